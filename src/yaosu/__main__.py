@@ -1,0 +1,3 @@
+from yaosu.cli import main
+
+main()

@@ -1,0 +1,23 @@
+"""The per-request unit of work: one transaction, committed once when the endpoint succeeds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    # app.state.sessions(write) returns a new Session; tests swap in one bound to a rollback txn.
+    session: Session = request.app.state.sessions(request.method not in SAFE_METHODS)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,119 @@
+"""create_app(): the API at /api/v1 (OpenAPI at /api/v1/openapi.json, docs at /api/docs)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+import yaosu
+from yaosu.api import errors
+from yaosu.api.deps import get_session
+from yaosu.config import get_settings
+from yaosu.db import get_engine, session_factory, unit_of_work
+from yaosu.identity.access import PUBLIC
+from yaosu.identity.endpoints import router as identity_router
+from yaosu.identity.service import org_service
+from yaosu.ledger.endpoints import router as ledger_router
+from yaosu.ledger.service import ledger_service
+
+log = logging.getLogger("yaosu")
+
+health_router = APIRouter(tags=["health"])
+
+
+@health_router.get("/health")
+def health(_: None = Depends(PUBLIC), session: Session = Depends(get_session)) -> dict[str, Any]:
+    """Database, storage and version; 200 when all are usable."""
+    settings = get_settings()
+    session.execute(text("SELECT 1"))
+    storage = settings.storage_root
+    storage_ok = True
+    if "://" not in storage:
+        from pathlib import Path
+
+        root = Path(storage)
+        storage_ok = root.is_dir() and root.stat().st_mode & 0o200 != 0
+    return {
+        "status": "ok" if storage_ok else "degraded",
+        "version": yaosu.__version__,
+        "database": {"ok": True, "dialect": session.get_bind().dialect.name},
+        "storage": {"ok": storage_ok, "url": storage},
+        "ledger": {"size": ledger_service.size(session)},
+    }
+
+
+def create_app(
+    engine: Engine | None = None,
+    sessions: Callable[[bool], Session] | None = None,
+    *,
+    schedule_checkpoints: bool = False,
+) -> FastAPI:
+    """Build the application. ``sessions(write)`` makes a Session per request (tests swap it)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = None
+        interval = get_settings().checkpoint_interval
+        if schedule_checkpoints and interval > 0:
+            task = asyncio.create_task(_checkpoint_loop(engine, interval))
+        yield
+        if task:
+            task.cancel()
+
+    app = FastAPI(
+        title="Yaosu 要素 API",
+        version=yaosu.__version__,
+        description="A city's public-data platform: catalog, sharing, open data, operation, "
+        "trading, rights and assets — policy-checked and verifiable. 城市公共数据要素平台。",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    if sessions is None:
+        write_factory = session_factory(engine, write=True)
+        read_factory = session_factory(engine, write=False)
+
+        def sessions(write: bool) -> Session:
+            return (write_factory if write else read_factory)()
+
+    app.state.sessions = sessions
+    errors.install(app)
+    api = APIRouter(prefix="/api/v1")
+    api.include_router(health_router)
+    api.include_router(identity_router)
+    api.include_router(ledger_router)
+    app.include_router(api)
+
+    @app.get("/org/{org_id}/did.json", include_in_schema=False)
+    def did_web(org_id: str, _: None = Depends(PUBLIC), session: Session = Depends(get_session)) -> Any:
+        # did:web resolution: did:web:<domain>:org:<id> → https://<domain>/org/<id>/did.json
+        return org_service.did_document(session, org_id)
+
+    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
+    def home(_: None = Depends(PUBLIC)) -> Any:
+        return RedirectResponse("/api/docs")
+
+    return app
+
+
+async def _checkpoint_loop(engine: Engine | None, interval: int) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await asyncio.to_thread(_checkpoint_once, engine)
+        except Exception:  # keep serving; the next round retries
+            log.exception("scheduled checkpoint failed")
+
+
+def _checkpoint_once(engine: Engine | None) -> None:
+    with unit_of_work(engine or get_engine()) as session:
+        ledger_service.checkpoint(session)

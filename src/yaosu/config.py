@@ -1,0 +1,81 @@
+"""Settings from ``YAOSU_*`` environment variables, with embedded defaults.
+
+The default is a data directory (``./.yaosu`` or ``YAOSU_DATA_DIR``) holding a SQLite database,
+a local storage folder and the node key, so nothing else has to run.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="YAOSU_", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".yaosu"), description="Embedded data directory.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default is SQLite in the data directory. "
+        "Use postgresql+psycopg://… for production.",
+    )
+    storage_url: str | None = Field(default=None, description="Storage root; default data_dir/storage.")
+    node_name: str = Field(default="yaosu.localhost", description="Node name used in checkpoints.")
+    node_domain: str = Field(default="yaosu.localhost", description="did:web domain of this node.")
+    node_key: str | None = Field(
+        default=None,
+        description="Base64 32-byte node key that encrypts private keys at rest; "
+        "default: generated once into data_dir/node.key.",
+    )
+    secret_key: str | None = Field(
+        default=None, description="Cookie-signing secret; default: derived from the node key."
+    )
+    access_token_ttl: int = Field(default=3600, description="Seconds a login token lives.")
+    session_ttl: int = Field(default=8 * 3600, description="Seconds a browser session lives.")
+    demo_password: str = Field(default="yaosu-demo", description="Password of every demo account.")
+    checkpoint_interval: int = Field(
+        default=60, description="Seconds between scheduled ledger checkpoints while serving (0 = off)."
+    )
+    argon2_fast: bool = Field(
+        default=False, description="Cheap argon2 parameters; for tests only, never in production."
+    )
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'yaosu.db').resolve()}"
+
+    @property
+    def storage_root(self) -> str:
+        return self.storage_url or str((self.data_dir / "storage").resolve())
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests and the CLI change the environment)."""
+    get_settings.cache_clear()
+
+
+@lru_cache(maxsize=4)
+def _node_key_for(configured: str | None, data_dir: str) -> bytes:
+    from yaosu.kit.crypto import load_or_create_node_key
+
+    return load_or_create_node_key(configured, Path(data_dir))
+
+
+def get_node_key() -> bytes:
+    """The node key that seals private keys at rest (see ``Settings.node_key``)."""
+    s = get_settings()
+    return _node_key_for(s.node_key, str(s.data_dir.resolve()))

@@ -1,0 +1,118 @@
+"""Who may call an endpoint: every route declares one ``Access`` and nothing is open by accident.
+
+A caller is identified by a bearer token (``Authorization: Bearer …``) or by the web UI's signed
+session cookie. Cookie-authenticated writes must echo the CSRF cookie in ``X-CSRF-Token``.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
+
+from yaosu.api.deps import SAFE_METHODS, get_session
+from yaosu.config import get_settings
+from yaosu.identity.service import token_service
+from yaosu.identity.subject import Subject
+from yaosu.kit.crypto import derive
+from yaosu.kit.errors import Forbidden, Unauthenticated
+
+SESSION_COOKIE = "yaosu_session"
+CSRF_COOKIE = "yaosu_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+
+bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def cookie_serializer() -> URLSafeTimedSerializer:
+    s = get_settings()
+    if s.secret_key:
+        secret = s.secret_key.encode()
+    else:
+        from yaosu.config import get_node_key
+
+        secret = derive(get_node_key(), "cookie-signing")
+    return URLSafeTimedSerializer(secret, salt="yaosu-session")
+
+
+@dataclass(frozen=True)
+class Access:
+    """An endpoint's declared callers: roles (None = any signed-in user), a scope, or public."""
+
+    roles: frozenset[str] | None = None
+    scope: str | None = None
+    public: bool = False
+    allow_inactive_org: bool = False
+
+    def describe(self) -> str:
+        if self.public:
+            return "public"
+        who = ", ".join(sorted(self.roles)) if self.roles else "any signed-in user"
+        return f"{who}; scope {self.scope}" if self.scope else who
+
+    def __call__(
+        self,
+        request: Request,
+        token: str | None = Depends(bearer),
+        session: Session = Depends(get_session),
+    ) -> Subject | None:
+        subject = _identify(request, token, session)
+        if subject is None:
+            if self.public:
+                return None
+            raise Unauthenticated("Sign in or send a bearer token.", "请先登录或提供访问令牌。")
+        if self.public:
+            return subject
+        if subject.org_status != "active" and not self.allow_inactive_org:
+            raise Forbidden(
+                f"Your organization is {subject.org_status}; it can do nothing on the platform.",
+                f"您所在机构状态为 {subject.org_status}，不能使用平台。",
+                code=f"org_{subject.org_status}",
+            )
+        if self.roles is not None and not subject.roles & self.roles:
+            raise Forbidden(
+                f"This needs one of the roles: {', '.join(sorted(self.roles))}.",
+                f"此操作需要以下角色之一：{'、'.join(sorted(self.roles))}。",
+                code="role_required",
+                required=sorted(self.roles),
+            )
+        if self.scope and self.scope not in subject.scopes:
+            raise Forbidden(
+                f"The token lacks the scope {self.scope}.",
+                f"令牌缺少权限范围 {self.scope}。",
+                code="scope_required",
+                required=self.scope,
+            )
+        return subject
+
+
+def _identify(request: Request, token: str | None, session: Session) -> Subject | None:
+    if token:
+        return token_service.resolve(session, token, via="api")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    try:
+        secret = cookie_serializer().loads(cookie, max_age=get_settings().session_ttl)
+    except BadSignature as exc:
+        raise Unauthenticated("The session cookie is invalid.", "会话无效，请重新登录。",
+                              code="session_invalid") from exc
+    subject = token_service.resolve(session, str(secret), via="web")
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        expected = request.cookies.get(CSRF_COOKIE, "")
+        if not expected or not hmac.compare_digest(sent, expected):
+            raise Forbidden("Missing or wrong CSRF token.", "缺少或错误的 CSRF 令牌。", code="csrf_failed")
+    return subject
+
+
+def require(*roles: str, scope: str | None = None, allow_inactive_org: bool = False) -> Access:
+    return Access(roles=frozenset(roles) if roles else None, scope=scope,
+                  allow_inactive_org=allow_inactive_org)
+
+
+PUBLIC = Access(public=True)

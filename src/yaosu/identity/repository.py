@@ -1,0 +1,135 @@
+"""Every identity query. Reads of users and admissions go through ``readable_*`` filters."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from yaosu.identity import rules
+from yaosu.identity.subject import Subject
+from yaosu.models.identity import Admission, ApiToken, Organization, User
+
+
+def page(session: Session, stmt: Select, limit: int, offset: int) -> tuple[list, int]:  # type: ignore[type-arg]
+    total = session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+    items = list(session.execute(stmt.limit(limit).offset(offset)).scalars().unique())
+    return items, int(total)
+
+
+# --- organizations -----------------------------------------------------------------------------
+def get_org(session: Session, org_id: str) -> Organization | None:
+    return session.get(Organization, org_id)
+
+
+def org_by_uscc(session: Session, uscc: str) -> Organization | None:
+    return session.execute(select(Organization).where(Organization.uscc == uscc)).scalar_one_or_none()
+
+
+def readable_orgs(subject: Subject) -> Select:  # type: ignore[type-arg]
+    """The organization directory is visible to every active member of the platform; pending
+    and rejected applicants are visible only to reviewers and admins."""
+    stmt = select(Organization)
+    if not subject.has_any("platform_admin", "reviewer", "auditor"):
+        stmt = stmt.where(
+            or_(Organization.status.in_(("active", "suspended", "exited")), Organization.id == subject.org_id)
+        )
+    return stmt
+
+
+def list_orgs(
+    session: Session, subject: Subject, kind: str | None, parent_id: str | None, status: str | None,
+    q: str | None, limit: int, offset: int,
+) -> tuple[list[Organization], int]:
+    stmt = readable_orgs(subject)
+    if kind:
+        stmt = stmt.where(Organization.kind == kind)
+    if parent_id:
+        stmt = stmt.where(Organization.parent_id == parent_id)
+    if status:
+        stmt = stmt.where(Organization.status == status)
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(or_(Organization.name.like(like), Organization.name_en.like(like)))
+    return page(session, stmt.order_by(Organization.created_at, Organization.id), limit, offset)
+
+
+def readable_org(session: Session, subject: Subject, org_id: str) -> Organization | None:
+    return session.execute(readable_orgs(subject).where(Organization.id == org_id)).scalar_one_or_none()
+
+
+# --- users -------------------------------------------------------------------------------------
+def readable_users(subject: Subject) -> Select:  # type: ignore[type-arg]
+    stmt = select(User)
+    if rules.sees_all_users(subject.roles):
+        return stmt
+    if rules.sees_own_org_users(subject.roles):
+        return stmt.where(User.org_id == subject.org_id)
+    return stmt.where(User.id == subject.user_id)
+
+
+def list_users(
+    session: Session, subject: Subject, org_id: str | None, limit: int, offset: int
+) -> tuple[list[User], int]:
+    stmt = readable_users(subject)
+    if org_id:
+        stmt = stmt.where(User.org_id == org_id)
+    return page(session, stmt.order_by(User.created_at, User.id), limit, offset)
+
+
+def readable_user(session: Session, subject: Subject, user_id: str) -> User | None:
+    return session.execute(readable_users(subject).where(User.id == user_id)).scalar_one_or_none()
+
+
+def user_by_username(session: Session, username: str) -> User | None:
+    return session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+
+
+def get_user(session: Session, user_id: str) -> User | None:
+    return session.get(User, user_id)
+
+
+# --- tokens ------------------------------------------------------------------------------------
+def token_by_hash(session: Session, digest: str) -> ApiToken | None:
+    return session.execute(select(ApiToken).where(ApiToken.token_hash == digest)).scalar_one_or_none()
+
+
+def readable_tokens(subject: Subject) -> Select:  # type: ignore[type-arg]
+    stmt = select(ApiToken).where(ApiToken.kind == "api")
+    if subject.has_any("platform_admin"):
+        return stmt
+    return stmt.where(ApiToken.user_id == subject.user_id)
+
+
+def list_tokens(session: Session, subject: Subject, limit: int, offset: int) -> tuple[list[ApiToken], int]:
+    return page(session, readable_tokens(subject).order_by(ApiToken.created_at, ApiToken.id), limit, offset)
+
+
+def readable_token(session: Session, subject: Subject, token_id: str) -> ApiToken | None:
+    return session.execute(readable_tokens(subject).where(ApiToken.id == token_id)).scalar_one_or_none()
+
+
+# --- admissions --------------------------------------------------------------------------------
+def readable_admissions(subject: Subject) -> Select:  # type: ignore[type-arg]
+    stmt = select(Admission)
+    if subject.has_any("platform_admin", "reviewer", "auditor"):
+        return stmt
+    return stmt.where(Admission.org_id == subject.org_id)
+
+
+def list_admissions(
+    session: Session, subject: Subject, status: str | None, limit: int, offset: int
+) -> tuple[list[Admission], int]:
+    stmt = readable_admissions(subject)
+    if status:
+        stmt = stmt.where(Admission.status == status)
+    return page(session, stmt.order_by(Admission.submitted_at, Admission.id), limit, offset)
+
+
+def readable_admission(session: Session, subject: Subject, admission_id: str) -> Admission | None:
+    return session.execute(
+        readable_admissions(subject).where(Admission.id == admission_id)
+    ).scalar_one_or_none()
+
+
+def count_orgs(session: Session) -> int:
+    return int(session.execute(select(func.count()).select_from(Organization)).scalar_one())

@@ -1,0 +1,169 @@
+"""Pure identity rules: kinds, levels, roles, scopes and the state machines. No I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from yaosu.kit.errors import Conflict, Forbidden, Invalid
+
+# Organization kinds (ID-1) with their Chinese names.
+ORG_KINDS: dict[str, str] = {
+    "government": "政府部门",
+    "institution": "事业单位",
+    "enterprise": "企业",
+    "operator": "授权运营主体",
+    "service_provider": "第三方服务机构",
+    "regulator": "监管机构",
+    "individual": "个人",
+}
+# Six government levels 六级, highest first (003-8).
+GOV_LEVELS: tuple[str, ...] = ("province", "city", "district", "street", "community", "grid")
+GOV_LEVEL_ZH = {
+    "province": "省",
+    "city": "市",
+    "district": "区县",
+    "street": "街道",
+    "community": "社区",
+    "grid": "网格",
+}
+SERVICE_TYPES: dict[str, str] = {
+    "broker": "数据经纪",
+    "notary": "公证",
+    "insurer": "保险",
+    "evaluator": "资产评估",
+    "auditor": "审计",
+    "compliance_assessor": "合规评估",
+    "arbitrator": "仲裁",
+}
+# Kinds that enter the platform only through admission 准入 (ID-4).
+ADMITTED_KINDS = frozenset({"operator", "service_provider"})
+# Kinds whose USCC is mandatory.
+USCC_REQUIRED = frozenset({"enterprise", "operator", "service_provider"})
+
+ROLES: dict[str, str] = {
+    "platform_admin": "平台管理员",
+    "reviewer": "数据主管部门审核员",
+    "data_officer": "数据专管员",
+    "cdo": "首席数据官",
+    "member": "成员",
+    "auditor": "审计员",
+}
+
+# Token scopes. A login token carries every scope; an API token only those it was given.
+SCOPES: dict[str, str] = {
+    "identity:read": "Read organizations, users and admissions",
+    "identity:write": "Change organizations, users, tokens and admissions",
+    "ledger:read": "Search the ledger trail",
+    "ledger:write": "Issue ledger checkpoints",
+}
+ALL_SCOPES = frozenset(SCOPES)
+
+# --- organization status -------------------------------------------------------------------
+ORG_STATUSES = ("pending", "active", "rejected", "suspended", "exited")
+ORG_TRANSITIONS: dict[str, frozenset[str]] = {
+    "pending": frozenset({"active", "rejected"}),
+    "active": frozenset({"suspended", "exited"}),
+    "suspended": frozenset({"active", "exited"}),
+    "rejected": frozenset(),
+    "exited": frozenset(),
+}
+
+# --- admission -----------------------------------------------------------------------------
+ADMISSION_TRANSITIONS: dict[str, frozenset[str]] = {
+    "submitted": frozenset({"approved", "rejected"}),
+    "approved": frozenset(),
+    "rejected": frozenset(),
+}
+
+
+def check_transition(
+    machine: dict[str, frozenset[str]], what_en: str, what_zh: str, current: str, target: str
+) -> None:
+    if target not in machine.get(current, frozenset()):
+        raise Conflict(
+            f"The {what_en} is {current}; it cannot become {target}.",
+            f"{what_zh}当前状态为 {current}，不能变为 {target}。",
+            code="invalid_transition",
+            current=current,
+            target=target,
+        )
+
+
+def check_org_shape(
+    kind: str,
+    gov_level: str | None,
+    parent_kind: str | None,
+    parent_level: str | None,
+    service_types: Iterable[str],
+) -> None:
+    if kind not in ORG_KINDS:
+        raise Invalid(f"Unknown organization kind {kind!r}.", f"未知的机构类型 {kind!r}。",
+                      code="invalid_org_kind", allowed=sorted(ORG_KINDS))
+    if kind == "government":
+        if gov_level not in GOV_LEVELS:
+            raise Invalid(
+                "A government unit needs a level: province, city, district, street, community or grid.",
+                "政府部门必须指定层级：省、市、区县、街道、社区或网格。",
+                code="invalid_gov_level",
+            )
+        if parent_kind is not None:
+            if parent_kind != "government" or parent_level is None:
+                raise Invalid("A government unit's parent must be a government unit.",
+                              "政府部门的上级必须是政府部门。", code="invalid_parent")
+            if GOV_LEVELS.index(parent_level) > GOV_LEVELS.index(gov_level):
+                raise Invalid(
+                    f"A {gov_level}-level unit cannot sit under a {parent_level}-level unit.",
+                    f"{GOV_LEVEL_ZH[gov_level]}级单位不能隶属于{GOV_LEVEL_ZH[parent_level]}级单位。",
+                    code="invalid_parent",
+                )
+    elif gov_level is not None:
+        raise Invalid("Only government units have a level.", "只有政府部门有层级。",
+                      code="invalid_gov_level")
+    unknown = sorted(set(service_types) - set(SERVICE_TYPES))
+    if unknown:
+        raise Invalid(f"Unknown service types: {', '.join(unknown)}.",
+                      f"未知的服务类型：{'、'.join(unknown)}。", code="invalid_service_type")
+    if kind == "service_provider" and not list(service_types):
+        raise Invalid("A service provider names at least one service type.",
+                      "第三方服务机构至少需要一种服务类型。", code="invalid_service_type")
+
+
+def check_roles(roles: Iterable[str]) -> list[str]:
+    roles = sorted(set(roles))
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise Invalid(f"Unknown roles: {', '.join(unknown)}.", f"未知的角色：{'、'.join(unknown)}。",
+                      code="invalid_role", allowed=sorted(ROLES))
+    if not roles:
+        raise Invalid("A user needs at least one role.", "用户至少需要一个角色。", code="invalid_role")
+    return roles
+
+
+def check_scopes(requested: Iterable[str], allowed: Iterable[str] = ALL_SCOPES) -> list[str]:
+    requested = sorted(set(requested))
+    unknown = [s for s in requested if s not in SCOPES]
+    if unknown:
+        raise Invalid(f"Unknown scopes: {', '.join(unknown)}.", f"未知的权限范围：{'、'.join(unknown)}。",
+                      code="invalid_scope", allowed=sorted(SCOPES))
+    beyond = [s for s in requested if s not in set(allowed)]
+    if beyond:
+        raise Forbidden(f"A token cannot carry scopes its creator lacks: {', '.join(beyond)}.",
+                        f"令牌的权限范围不能超出创建者自身：{'、'.join(beyond)}。", code="scope_exceeds")
+    if not requested:
+        raise Invalid("A token needs at least one scope.", "令牌至少需要一个权限范围。", code="invalid_scope")
+    return requested
+
+
+def may_manage_users_of(roles: frozenset[str], actor_org: str | None, target_org: str) -> bool:
+    """Platform admins manage every organization's users; a CDO manages their own unit's."""
+    if "platform_admin" in roles:
+        return True
+    return "cdo" in roles and actor_org == target_org
+
+
+def sees_all_users(roles: frozenset[str]) -> bool:
+    return bool(roles & {"platform_admin", "auditor", "reviewer"})
+
+
+def sees_own_org_users(roles: frozenset[str]) -> bool:
+    return bool(roles & {"cdo", "data_officer"})

@@ -1,0 +1,1 @@
+"""Domain-free helpers: errors, ids, pagination, canonical JSON, crypto, checksums."""

@@ -1,0 +1,18 @@
+"""Time in one place: aware UTC datetimes, and a normaliser for naive values read from SQLite."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def aware(value: datetime) -> datetime:
+    """SQLite returns naive datetimes; everything we store is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def iso(value: datetime) -> str:
+    return aware(value).isoformat().replace("+00:00", "Z")

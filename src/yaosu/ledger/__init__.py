@@ -1,0 +1,1 @@
+"""Transparency ledger: RFC 9162 Merkle log with signed checkpoints."""

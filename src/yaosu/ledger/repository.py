@@ -1,0 +1,151 @@
+"""Every query of the ledger. Nothing here knows about domains."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from yaosu.models.ledger import (
+    LedgerCheckpoint,
+    LedgerEntry,
+    LedgerHead,
+    LedgerNode,
+    LedgerSubject,
+    NodeKey,
+)
+
+NodeId = tuple[int, int]
+
+
+def reserve(session: Session, count: int) -> int:
+    """Lock the head row and reserve ``count`` indexes; returns the first one.
+
+    The UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite), so concurrent
+    writers queue here until this transaction ends: no gaps, no duplicate indexes.
+    """
+    new_size = session.execute(
+        update(LedgerHead)
+        .where(LedgerHead.id == 1)
+        .values(size=LedgerHead.size + count)
+        .returning(LedgerHead.size)
+    ).scalar_one()
+    return int(new_size) - count
+
+
+def size(session: Session) -> int:
+    return int(session.execute(select(LedgerHead.size).where(LedgerHead.id == 1)).scalar_one())
+
+
+def fetch_nodes(session: Session, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
+    """One query for any set of perfect-subtree nodes."""
+    if not ids:
+        return {}
+    by_level: dict[int, list[int]] = {}
+    for level, idx in ids:
+        by_level.setdefault(level, []).append(idx)
+    cond = or_(*(and_(LedgerNode.level == lv, LedgerNode.idx.in_(ix)) for lv, ix in by_level.items()))
+    rows = session.execute(select(LedgerNode.level, LedgerNode.idx, LedgerNode.hash).where(cond))
+    return {(lv, ix): bytes(h) for lv, ix, h in rows}
+
+
+def insert_batch(
+    session: Session,
+    entries: Sequence[Mapping[str, object]],
+    nodes: Sequence[Mapping[str, object]],
+    subjects: Sequence[Mapping[str, object]],
+) -> None:
+    # Core inserts: executemany, no ORM identity-map overhead for append-only rows.
+    session.execute(insert(LedgerEntry), list(entries))
+    session.execute(insert(LedgerNode), list(nodes))
+    if subjects:
+        session.execute(insert(LedgerSubject), list(subjects))
+
+
+def entry(session: Session, idx: int) -> LedgerEntry | None:
+    return session.get(LedgerEntry, idx)
+
+
+def entries_range(session: Session, start: int, stop: int) -> list[tuple[int, bytes]]:
+    rows = session.execute(
+        select(LedgerEntry.idx, LedgerEntry.entry)
+        .where(LedgerEntry.idx >= start, LedgerEntry.idx < stop)
+        .order_by(LedgerEntry.idx)
+    )
+    return [(int(i), bytes(e)) for i, e in rows]
+
+
+def iter_entries(session: Session, batch: int = 5000) -> Iterator[tuple[int, bytes]]:
+    last = -1
+    while True:
+        rows = session.execute(
+            select(LedgerEntry.idx, LedgerEntry.entry)
+            .where(LedgerEntry.idx > last)
+            .order_by(LedgerEntry.idx)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        for i, e in rows:
+            yield int(i), bytes(e)
+        last = int(rows[-1][0])
+
+
+def nodes_in_range(session: Session, level: int, lo: int, hi: int) -> dict[int, bytes]:
+    rows = session.execute(
+        select(LedgerNode.idx, LedgerNode.hash).where(
+            LedgerNode.level == level, LedgerNode.idx >= lo, LedgerNode.idx <= hi
+        )
+    )
+    return {int(i): bytes(h) for i, h in rows}
+
+
+def entries_count(session: Session) -> int:
+    return int(session.execute(select(func.count()).select_from(LedgerEntry)).scalar_one())
+
+
+def entries_by_subject(
+    session: Session, subject_id: str, limit: int, offset: int
+) -> tuple[list[LedgerEntry], int]:
+    base = select(LedgerSubject.idx).where(LedgerSubject.subject_id == subject_id)
+    total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+    rows = session.execute(
+        select(LedgerEntry)
+        .where(LedgerEntry.idx.in_(base))
+        .order_by(LedgerEntry.idx)
+        .limit(limit)
+        .offset(offset)
+    ).scalars()
+    return list(rows), int(total)
+
+
+def latest_checkpoint(session: Session) -> LedgerCheckpoint | None:
+    return session.execute(
+        select(LedgerCheckpoint).order_by(LedgerCheckpoint.size.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def checkpoint_at(session: Session, size_: int) -> LedgerCheckpoint | None:
+    return session.get(LedgerCheckpoint, size_)
+
+
+def checkpoints(session: Session) -> list[LedgerCheckpoint]:
+    return list(session.execute(select(LedgerCheckpoint).order_by(LedgerCheckpoint.size)).scalars())
+
+
+def add_checkpoint(session: Session, size_: int, root: bytes, note: str, at: datetime) -> LedgerCheckpoint:
+    cp = LedgerCheckpoint(size=size_, root=root, note=note, created_at=at)
+    session.add(cp)
+    session.flush()
+    return cp
+
+
+def node_key(session: Session, purpose: str) -> NodeKey | None:
+    return session.get(NodeKey, purpose)
+
+
+def add_node_key(session: Session, key: NodeKey) -> None:
+    session.add(key)
+    session.flush()

@@ -1,0 +1,35 @@
+"""Every ORM table. Importing this package registers them all on ``Base.metadata``."""
+
+from yaosu.models.base import Base
+from yaosu.models.identity import (
+    Admission,
+    ApiToken,
+    OrgKey,
+    Organization,
+    User,
+    UserRole,
+)
+from yaosu.models.ledger import (
+    LedgerCheckpoint,
+    LedgerEntry,
+    LedgerHead,
+    LedgerNode,
+    LedgerSubject,
+    NodeKey,
+)
+
+__all__ = [
+    "Admission",
+    "ApiToken",
+    "Base",
+    "LedgerCheckpoint",
+    "LedgerEntry",
+    "LedgerHead",
+    "LedgerNode",
+    "LedgerSubject",
+    "NodeKey",
+    "OrgKey",
+    "Organization",
+    "User",
+    "UserRole",
+]
