@@ -162,7 +162,7 @@ def test_cosignatures_and_unknown_keys(
 def test_only_unknown_signers(key: Ed25519PrivateKey, body: str) -> None:
     note = sign_note(body, NAME, key)
     stranger = Verifier.from_public_key(NAME, Ed25519PrivateKey.generate().public_key())
-    with pytest.raises(NoteError, match="no signature from a known key.*example.com/log"):
+    with pytest.raises(NoteError, match=r"no signature from a known key.*example\.com/log"):
         open_note(note, [stranger])
     with pytest.raises(NoteError, match="no signature from a known key"):
         open_note(note, [])
@@ -170,13 +170,11 @@ def test_only_unknown_signers(key: Ed25519PrivateKey, body: str) -> None:
 
 def test_tampered_body_fails(key: Ed25519PrivateKey, verifier: Verifier, body: str) -> None:
     note = sign_note(body, NAME, key)
-    with pytest.raises(NoteError, match="invalid signature by example.com/log"):
+    with pytest.raises(NoteError, match=r"invalid signature by example\.com/log"):
         open_note(note.replace("\n42\n", "\n43\n"), [verifier])
 
 
-def test_tampered_signature_fails(
-    key: Ed25519PrivateKey, verifier: Verifier, body: str
-) -> None:
+def test_tampered_signature_fails(key: Ed25519PrivateKey, verifier: Verifier, body: str) -> None:
     note = sign_note(body, NAME, key)
     text, line = note[:-1].rsplit("\n", 1)
     prefix, b64 = line.rsplit(" ", 1)
@@ -225,8 +223,10 @@ def test_bad_signature_among_good_ones_fails(
         ("bo\x01dy\n\n\u2014 log AAAAAAAAAAAAAAAA\n", "control character"),
         ("body\r\n\n\u2014 log AAAAAAAAAAAAAAAA\n", "control character"),
         ("body\n\n\u2014 log AAAAAAAAAAAAAAAA\n\n", "no signature lines"),
-        ("body\n\n\u2014 log AAAAAAAAAAAAAAAA\n\u2014 log AAAAAAAAAAAAAAAA\nextra\n",
-         "does not start with"),
+        (
+            "body\n\n\u2014 log AAAAAAAAAAAAAAAA\n\u2014 log AAAAAAAAAAAAAAAA\nextra\n",
+            "does not start with",
+        ),
     ],
 )
 def test_malformed_notes(note: str, message: str, verifier: Verifier) -> None:

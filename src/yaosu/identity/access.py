@@ -46,7 +46,8 @@ class Access:
     roles: frozenset[str] | None = None
     scope: str | None = None
     public: bool = False
-    allow_inactive_org: bool = False
+    # Organization states (besides active) whose users may still call this endpoint.
+    inactive_ok: frozenset[str] = frozenset()
 
     def describe(self) -> str:
         if self.public:
@@ -60,14 +61,16 @@ class Access:
         token: str | None = Depends(bearer),
         session: Session = Depends(get_session),
     ) -> Subject | None:
+        if self.public:
+            # Public endpoints need no identity; a stale cookie must not break them.
+            try:
+                return _identify(request, token, session)
+            except (Unauthenticated, Forbidden):
+                return None
         subject = _identify(request, token, session)
         if subject is None:
-            if self.public:
-                return None
             raise Unauthenticated("Sign in or send a bearer token.", "请先登录或提供访问令牌。")
-        if self.public:
-            return subject
-        if subject.org_status != "active" and not self.allow_inactive_org:
+        if subject.org_status != "active" and subject.org_status not in self.inactive_ok:
             raise Forbidden(
                 f"Your organization is {subject.org_status}; it can do nothing on the platform.",
                 f"您所在机构状态为 {subject.org_status}，不能使用平台。",
@@ -110,9 +113,14 @@ def _identify(request: Request, token: str | None, session: Session) -> Subject 
     return subject
 
 
-def require(*roles: str, scope: str | None = None, allow_inactive_org: bool = False) -> Access:
-    return Access(roles=frozenset(roles) if roles else None, scope=scope,
-                  allow_inactive_org=allow_inactive_org)
+def require(*roles: str, scope: str | None = None, inactive_ok: frozenset[str] = frozenset()) -> Access:
+    return Access(roles=frozenset(roles) if roles else None, scope=scope, inactive_ok=inactive_ok)
+
+
+# Applicants follow their admission while pending or after rejection; nothing else.
+APPLICANTS = frozenset({"pending", "rejected"})
+# Reading who you are and signing out work in every state.
+ANY_STATE = frozenset({"pending", "rejected", "suspended", "exited"})
 
 
 PUBLIC = Access(public=True)

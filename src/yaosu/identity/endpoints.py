@@ -12,7 +12,15 @@ from sqlalchemy.orm import Session
 from yaosu.api.deps import get_session
 from yaosu.config import get_settings
 from yaosu.identity import schemas
-from yaosu.identity.access import CSRF_COOKIE, PUBLIC, SESSION_COOKIE, cookie_serializer, require
+from yaosu.identity.access import (
+    ANY_STATE,
+    APPLICANTS,
+    CSRF_COOKIE,
+    PUBLIC,
+    SESSION_COOKIE,
+    cookie_serializer,
+    require,
+)
 from yaosu.identity.service import (
     admission_service,
     auth_service,
@@ -60,7 +68,7 @@ def login_session(
 @router.delete("/auth/session", status_code=204, tags=["auth"])
 def logout_session(
     response: Response,
-    subject: Subject = Depends(require(allow_inactive_org=True)),
+    subject: Subject = Depends(require(inactive_ok=ANY_STATE)),
     session: Session = Depends(get_session),
 ) -> None:
     """Sign out: revokes the session and clears the cookies."""
@@ -71,7 +79,7 @@ def logout_session(
 
 @router.get("/auth/me", response_model=schemas.Me, tags=["auth"])
 def me(
-    subject: Subject = Depends(require(allow_inactive_org=True)),
+    subject: Subject = Depends(require(inactive_ok=ANY_STATE)),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     """The signed-in user, their organization, roles and the scopes of this token."""
@@ -248,7 +256,7 @@ def list_admissions(
     status: str | None = None,
     limit: int = Query(default=50, ge=1, le=MAX_LIMIT),
     offset: int = Query(default=0, ge=0),
-    subject: Subject = Depends(require(scope="identity:read", allow_inactive_org=True)),
+    subject: Subject = Depends(require(scope="identity:read", inactive_ok=APPLICANTS)),
     session: Session = Depends(get_session),
 ) -> Page[schemas.Admission]:
     """Applications: all for reviewers, admins and auditors; your own organization's otherwise."""
@@ -260,7 +268,7 @@ def list_admissions(
 @router.get("/admissions/{admission_id}", response_model=schemas.Admission, tags=["admission"])
 def get_admission(
     admission_id: str,
-    subject: Subject = Depends(require(scope="identity:read", allow_inactive_org=True)),
+    subject: Subject = Depends(require(scope="identity:read", inactive_ok=APPLICANTS)),
     session: Session = Depends(get_session),
 ) -> schemas.Admission:
     return schemas.Admission.model_validate(admission_service.get(session, subject, admission_id))

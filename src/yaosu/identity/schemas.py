@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from yaosu.kit.timeutil import UTCDateTime
 
 
 class OrgCreate(BaseModel):
@@ -38,7 +38,7 @@ class Org(BaseModel):
     service_types: list[str]
     status: str
     did: str
-    created_at: datetime
+    created_at: UTCDateTime
 
 
 class StatusChange(BaseModel):
@@ -62,10 +62,10 @@ class User(BaseModel):
     display_name: str
     email: str | None
     org_id: str
-    roles: list[str] = Field(validation_alias="role_names")
+    roles: list[str] = Field(validation_alias=AliasChoices("role_names", "roles"))
     is_active: bool
-    created_at: datetime
-    last_login_at: datetime | None
+    created_at: UTCDateTime
+    last_login_at: UTCDateTime | None
 
 
 class Me(User):
@@ -87,9 +87,9 @@ class Token(BaseModel):
     prefix: str
     user_id: str
     scopes: list[str]
-    created_at: datetime
-    expires_at: datetime
-    revoked_at: datetime | None
+    created_at: UTCDateTime
+    expires_at: UTCDateTime
+    revoked_at: UTCDateTime | None
 
 
 class TokenCreated(Token):
@@ -131,8 +131,8 @@ class Admission(BaseModel):
     service_types: list[str]
     statement: str
     status: str
-    submitted_at: datetime
-    decided_at: datetime | None
+    submitted_at: UTCDateTime
+    decided_at: UTCDateTime | None
     decided_by: str | None
     reason: str | None
 

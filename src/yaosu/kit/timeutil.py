@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 
 def utcnow() -> datetime:
@@ -16,3 +19,7 @@ def aware(value: datetime) -> datetime:
 
 def iso(value: datetime) -> str:
     return aware(value).isoformat().replace("+00:00", "Z")
+
+
+# Schemas use this so SQLite's naive values serialize with their UTC offset like PostgreSQL's.
+UTCDateTime = Annotated[datetime, AfterValidator(aware)]

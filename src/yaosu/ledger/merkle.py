@@ -239,8 +239,7 @@ class CompactRange:
         _check_int("size", size)
         if len(hashes) != size.bit_count():
             raise ValueError(
-                f"a compact range of size {size} needs {size.bit_count()} hashes, "
-                f"got {len(hashes)}"
+                f"a compact range of size {size} needs {size.bit_count()} hashes, got {len(hashes)}"
             )
         for i, h in enumerate(hashes):
             if len(h) != HASH_SIZE:
@@ -350,9 +349,7 @@ def consistency_proof(old_size: int, new_size: int, fetch: Fetch) -> list[bytes]
 # --------------------------------------------------------------------------
 
 
-def root_from_inclusion_proof(
-    leaf: bytes, index: int, size: int, proof: Sequence[bytes]
-) -> bytes:
+def root_from_inclusion_proof(leaf: bytes, index: int, size: int, proof: Sequence[bytes]) -> bytes:
     """Recompute the tree root implied by an inclusion proof (RFC 9162 §2.1.3.2).
 
     Raises :class:`ProofError` if the parameters are out of range or the proof

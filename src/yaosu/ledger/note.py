@@ -95,9 +95,7 @@ def _is_control(ch: str) -> bool:
 
 def _is_valid_name(name: str) -> bool:
     return (
-        bool(name)
-        and "+" not in name
-        and not any(ch.isspace() or _is_control(ch) for ch in name)
+        bool(name) and "+" not in name and not any(ch.isspace() or _is_control(ch) for ch in name)
     )
 
 
@@ -274,9 +272,7 @@ def _split_note(note: str | bytes) -> tuple[str, list[tuple[str, bytes, str]]]:
     return body, parsed
 
 
-def open_note(
-    note: str | bytes, verifiers: Iterable[Verifier]
-) -> tuple[str, list[str]]:
+def open_note(note: str | bytes, verifiers: Iterable[Verifier]) -> tuple[str, list[str]]:
     """Verify a signed note; return its text and the names of the known keys that signed it.
 
     Signature lines from unknown keys (name and key id not among ``verifiers``)
@@ -293,13 +289,13 @@ def open_note(
     signers: list[str] = []
     unknown: list[str] = []
     for name, sig, _line in sigs:
-        v = known.get((name, sig[:_KEY_ID_SIZE]))
-        if v is None:
+        signer = known.get((name, sig[:_KEY_ID_SIZE]))
+        if signer is None:
             unknown.append(name)
             continue
-        if not v.verify(body_raw, sig[_KEY_ID_SIZE:]):
+        if not signer.verify(body_raw, sig[_KEY_ID_SIZE:]):
             raise NoteError(
-                f"invalid signature by {name} (key id {v.key_id.hex()}): "
+                f"invalid signature by {name} (key id {signer.key_id.hex()}): "
                 "the note was altered or signed with another key"
             )
         if name not in signers:
@@ -351,9 +347,7 @@ def _check_origin(origin: str) -> None:
         raise CheckpointError("checkpoint origin has leading or trailing whitespace")
 
 
-def format_checkpoint(
-    origin: str, size: int, root: bytes, extensions: Sequence[str] = ()
-) -> str:
+def format_checkpoint(origin: str, size: int, root: bytes, extensions: Sequence[str] = ()) -> str:
     """Render a checkpoint body; every line, including the last, ends with a newline."""
     _check_origin(origin)
     if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= _MAX_TREE_SIZE:

@@ -106,7 +106,7 @@ class LedgerService:
 
     def consistency_proof(self, session: Session, old: int, new: int) -> list[bytes]:
         self._check_size(session, new)
-        if not 0 <= old <= new:
+        if not 1 <= old <= new:
             raise Invalid(f"Cannot prove consistency from size {old} to size {new}.",
                           f"无法证明从大小 {old} 到 {new} 的一致性。", code="ledger_bad_range")
         return merkle.consistency_proof(old, new, lambda ids: repo.fetch_nodes(session, ids))
@@ -223,8 +223,8 @@ class LedgerService:
                 lo = previous.size if previous else 0
                 fail(lo, f"checkpoint {cp_size}: signed root does not match entries; "
                          f"the change lies in entries {lo}..{cp_size - 1}")
-            if previous is not None and recomputed is not None and report.ok:
-                proof = self.consistency_proof(session, previous.size, cp_size) if previous.size else []
+            if previous is not None and previous.size > 0 and recomputed is not None and report.ok:
+                proof = self.consistency_proof(session, previous.size, cp_size)
                 try:
                     merkle.verify_consistency(previous.size, cp_size, proof, bytes(previous.root), parsed.root)
                 except ValueError as exc:

@@ -88,9 +88,7 @@ def _open_checkpoint(
     except CheckpointError as e:
         raise CheckpointError(f"{label}: {e}") from e
     if origin is not None and checkpoint.origin != origin:
-        raise BundleError(
-            f"{label}: origin {checkpoint.origin!r} is not the expected {origin!r}"
-        )
+        raise BundleError(f"{label}: origin {checkpoint.origin!r} is not the expected {origin!r}")
     return checkpoint
 
 
@@ -142,9 +140,7 @@ def verify_consistency_bundle(
     old = _open_checkpoint(verifier, old_checkpoint, "old checkpoint", origin)
     new = _open_checkpoint(verifier, new_checkpoint, "new checkpoint", origin)
     if old.origin != new.origin:
-        raise BundleError(
-            f"checkpoints are from different logs: {old.origin!r} and {new.origin!r}"
-        )
+        raise BundleError(f"checkpoints are from different logs: {old.origin!r} and {new.origin!r}")
     size_from = _field_int(proof, "from")
     size_to = _field_int(proof, "to")
     hashes = _field_hashes(proof)

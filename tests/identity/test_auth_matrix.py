@@ -1,0 +1,198 @@
+"""Every endpoint × every kind of caller, allowed and denied.
+
+The matrix below must name every route the app serves (a test checks), so a new endpoint cannot
+ship without declaring who may call it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+
+from tests.fixtures.identity import (
+    PASSWORD,
+    SYSTEM,
+    api_token,
+    bearer,
+    create_org,
+    create_user,
+    login,
+    make_uscc,
+)
+from yaosu.identity import schemas
+from yaosu.identity.access import Access
+from yaosu.identity.service import admission_service, org_service, token_service
+from yaosu.ledger.service import ledger_service
+
+ACTIVE = {"admin", "reviewer", "cdo", "officer", "member", "auditor", "readonly"}
+EVERYONE = ACTIVE | {"anonymous", "pending", "rejected", "suspended"}
+SUBJECTS = sorted(EVERYONE)
+
+
+@dataclass
+class World:
+    headers: dict[str, dict[str, str]]
+    ids: dict[str, str]
+
+
+def build_world(session: Any) -> World:
+    bureau = create_org(session, "大数据局")
+    gaj = create_org(session, "公安局")
+    audit = create_org(session, "审计局", kind="regulator")
+    other = create_org(session, "交通局")
+    banned = create_org(session, "被暂停单位")
+    create_user(session, bureau, "admin", "platform_admin")
+    create_user(session, bureau, "reviewer", "reviewer")
+    create_user(session, gaj, "cdo.gaj", "cdo")
+    create_user(session, gaj, "officer.gaj", "data_officer")
+    member = create_user(session, gaj, "member.gaj", "member")
+    create_user(session, audit, "auditor", "auditor")
+    create_user(session, banned, "member.banned")
+    pending = admission_service.apply(session, schemas.AdmissionCreate(
+        org_name="待审运营公司", requested_kind="operator", uscc=make_uscc(), statement="申请",
+        contact_username="pending.op", contact_display_name="p", contact_password=PASSWORD))
+    rejected = admission_service.apply(session, schemas.AdmissionCreate(
+        org_name="被拒服务机构", requested_kind="service_provider", service_types=["insurer"],
+        uscc=make_uscc(), statement="申请", contact_username="rejected.sp", contact_display_name="r",
+        contact_password=PASSWORD))
+    admission_service.decide(session, SYSTEM, rejected.id, False, "资质不全")
+    headers = {name: bearer(login(session, username)) for name, username in [
+        ("admin", "admin"), ("reviewer", "reviewer"), ("cdo", "cdo.gaj"), ("officer", "officer.gaj"),
+        ("member", "member.gaj"), ("auditor", "auditor"), ("pending", "pending.op"),
+        ("rejected", "rejected.sp"), ("suspended", "member.banned")]}
+    headers["readonly"] = bearer(api_token(session, member, "identity:read", "ledger:read"))
+    headers["anonymous"] = {}
+    org_service.change_status(session, SYSTEM, banned.id, "suspended", "测试")
+    member_subject = token_service.subject_of(member, frozenset({"identity:write"}), None, "test")
+    tok, _ = token_service.create(session, member_subject, schemas.TokenCreate(
+        name="x", scopes=["identity:write"]))
+    ledger_service.checkpoint(session)
+    session.commit()
+    return World(headers, {"bureau": bureau.id, "gaj": gaj.id, "other": other.id, "banned": banned.id,
+                           "member": member.id, "token": tok.id, "pending_adm": pending.id})
+
+
+Body = Callable[[World], dict[str, Any]] | None
+
+
+@dataclass
+class Case:
+    method: str
+    path: str  # a route template; {name} is filled from World.ids or fixed values
+    allowed: set[str]
+    json: Body = None
+    form: Body = None
+
+
+def _org_body(w: World) -> dict[str, Any]:
+    return {"name": "新单位", "kind": "government", "gov_level": "district", "parent_id": w.ids["bureau"]}
+
+
+def _admission_body(w: World) -> dict[str, Any]:
+    return {"org_name": "新运营公司", "requested_kind": "operator", "uscc": make_uscc(),
+            "statement": "申请", "contact_username": "new.contact", "contact_display_name": "c",
+            "contact_password": PASSWORD}
+
+
+CREDS: Body = lambda w: {"username": "officer.gaj", "password": PASSWORD}  # noqa: E731
+REASON: Body = lambda w: {"reason": "测试"}  # noqa: E731
+
+CASES = [
+    Case("GET", "/api/v1/health", EVERYONE),
+    Case("POST", "/api/v1/auth/token", EVERYONE, form=CREDS),
+    Case("POST", "/api/v1/auth/session", EVERYONE, form=CREDS),
+    Case("DELETE", "/api/v1/auth/session", EVERYONE - {"anonymous"}),
+    Case("GET", "/api/v1/auth/me", EVERYONE - {"anonymous"}),
+    Case("GET", "/api/v1/orgs", ACTIVE),
+    Case("POST", "/api/v1/orgs", {"admin"}, json=_org_body),
+    Case("GET", "/api/v1/orgs/{other}", ACTIVE),
+    Case("POST", "/api/v1/orgs/{other}/suspend", {"admin", "reviewer"}, json=REASON),
+    Case("POST", "/api/v1/orgs/{banned}/resume", {"admin", "reviewer"}, json=REASON),
+    Case("POST", "/api/v1/orgs/{other}/exit", {"admin", "reviewer"}, json=REASON),
+    Case("GET", "/api/v1/orgs/{gaj}/did.json", EVERYONE),
+    Case("GET", "/org/{gaj}/did.json", EVERYONE),
+    Case("GET", "/api/v1/users", ACTIVE),
+    Case("POST", "/api/v1/users", {"admin", "cdo"}, json=lambda w: {
+        "username": "new.user", "display_name": "n", "password": PASSWORD, "org_id": w.ids["gaj"]}),
+    Case("GET", "/api/v1/users/{member}", ACTIVE),
+    Case("POST", "/api/v1/users/{member}/deactivate", {"admin", "cdo"}),
+    Case("GET", "/api/v1/tokens", ACTIVE),
+    Case("POST", "/api/v1/tokens", ACTIVE - {"readonly"}, json=lambda w: {
+        "name": "t", "scopes": ["identity:read"]}),
+    Case("DELETE", "/api/v1/tokens/{token}", ACTIVE - {"readonly"}),
+    Case("POST", "/api/v1/admissions", EVERYONE, json=_admission_body),
+    Case("GET", "/api/v1/admissions", ACTIVE | {"pending", "rejected"}),
+    Case("GET", "/api/v1/admissions/{pending_adm}", ACTIVE | {"pending", "rejected"}),
+    Case("POST", "/api/v1/admissions/{pending_adm}/approve", {"admin", "reviewer"}, json=REASON),
+    Case("POST", "/api/v1/admissions/{pending_adm}/reject", {"admin", "reviewer"}, json=REASON),
+    Case("GET", "/api/v1/ledger/checkpoint", EVERYONE),
+    Case("POST", "/api/v1/ledger/checkpoint", {"admin", "auditor"}),
+    Case("GET", "/api/v1/ledger/key", EVERYONE),
+    Case("GET", "/api/v1/ledger/entries/{zero}", EVERYONE),
+    Case("GET", "/api/v1/ledger/proof/inclusion?index=0&size=2", EVERYONE),
+    Case("GET", "/api/v1/ledger/proof/consistency?from=1&to=2", EVERYONE),
+    Case("GET", "/api/v1/ledger/trail/{gaj}", ACTIVE),
+    Case("GET", "/", EVERYONE),
+]
+
+
+def _template(case: Case) -> str:
+    return case.path.split("?")[0]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.method} {c.path}" for c in CASES])
+def test_matrix(case: Case, client: Any, session: Any, connection: Any) -> None:
+    world = build_world(session)
+    ids = {**world.ids, "zero": "0"}
+    path = case.path.format(**ids)
+    outcomes = {}
+    for name in SUBJECTS:
+        savepoint = connection.begin_nested()  # each call starts from the same world
+        try:
+            r = client.request(case.method, path, headers=world.headers[name],
+                               json=case.json(world) if case.json else None,
+                               data=case.form(world) if case.form else None, follow_redirects=False)
+        finally:
+            savepoint.rollback()
+            client.cookies.clear()
+        outcomes[name] = (r.status_code, r.text[:200])
+    for name, (status, text) in outcomes.items():
+        if name in case.allowed:
+            assert status not in (401, 403), f"{name} should be allowed: {status} {text}"
+            assert status < 500, f"{name}: {status} {text}"
+        else:
+            expected = 401 if name == "anonymous" else 403
+            assert status == expected, f"{name} should get {expected}: {status} {text}"
+            assert "message_zh" in text
+
+
+def test_matrix_names_every_route_and_every_route_declares_access(app: Any) -> None:
+    from yaosu.app import API_PREFIX, API_ROUTERS
+
+    routes = [(API_PREFIX + r.path, r) for router in API_ROUTERS for r in router.routes]
+    routes += [(r.path, r) for r in app.routes if isinstance(r, APIRoute)]
+    served = set()
+    for path, route in routes:
+        if not isinstance(route, APIRoute):
+            continue
+        for method in route.methods - {"HEAD"}:
+            served.add((method, path))
+        assert _declares_access(route.dependant), f"{path} declares no Access"
+    # The matrix itself proves the routes are reachable where we think they are.
+    named = {(c.method, _fill_template(_template(c))) for c in CASES}
+    assert served == named, f"unlisted: {served - named}; stale: {named - served}"
+
+
+def _fill_template(path: str) -> str:
+    # Map our concrete placeholders back to the route's parameter names.
+    return (path.replace("{other}", "{org_id}").replace("{banned}", "{org_id}").replace("{gaj}", "{org_id}")
+            .replace("/users/{member}", "/users/{user_id}").replace("{token}", "{token_id}")
+            .replace("{pending_adm}", "{admission_id}").replace("{zero}", "{index}")
+            .replace("/trail/{org_id}", "/trail/{subject_id}"))
+
+
+def _declares_access(dependant: Any) -> bool:
+    return any(isinstance(d.call, Access) or _declares_access(d) for d in dependant.dependencies)
