@@ -54,7 +54,7 @@ class Databases:
 
     def __init__(self) -> None:
         self.created: list[tuple[str, str]] = []
-        self._pg_problem: str | None | bool = False
+        self._pg_problem: str | bool | None = False
 
     def pg_problem(self) -> str | None:
         if self._pg_problem is False:
@@ -69,8 +69,10 @@ class Databases:
             if problem:
                 if os.environ.get("CI"):
                     pytest.fail(f"PostgreSQL is required in CI but unreachable: {problem}")
-                pytest.skip(f"PostgreSQL not reachable at {pg_server_url()} ({problem}); "
-                            "set YAOSU_TEST_PG_URL to run the PostgreSQL half")
+                pytest.skip(
+                    f"PostgreSQL not reachable at {pg_server_url()} ({problem}); "
+                    "set YAOSU_TEST_PG_URL to run the PostgreSQL half"
+                )
             name = f"yaosu_t_{uuid.uuid4().hex[:12]}"
             admin = create_engine(pg_server_url(), isolation_level="AUTOCOMMIT")
             with admin.connect() as c:
@@ -110,7 +112,9 @@ def engine(request: pytest.FixtureRequest, databases: Databases) -> Iterator[Eng
 
 
 @pytest.fixture
-def fresh_engine(request: pytest.FixtureRequest, databases: Databases, engine: Engine) -> Iterator[Engine]:
+def fresh_engine(
+    request: pytest.FixtureRequest, databases: Databases, engine: Engine
+) -> Iterator[Engine]:
     """A brand-new migrated database of the same backend, for tests that must really commit."""
     eng = databases.new(engine.dialect.name if engine.dialect.name == "sqlite" else "postgresql")
     yield eng

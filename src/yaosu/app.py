@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from pathlib import Path
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
@@ -98,7 +98,9 @@ def create_app(
         app.include_router(router, prefix=API_PREFIX)
 
     @app.get("/org/{org_id}/did.json", include_in_schema=False)
-    def did_web(org_id: str, _: None = Depends(PUBLIC), session: Session = Depends(get_session)) -> Any:
+    def did_web(
+        org_id: str, _: None = Depends(PUBLIC), session: Session = Depends(get_session)
+    ) -> Any:
         # did:web resolution: did:web:<domain>:org:<id> → https://<domain>/org/<id>/did.json
         return org_service.did_document(session, org_id)
 

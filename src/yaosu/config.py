@@ -22,7 +22,9 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; default is SQLite in the data directory. "
         "Use postgresql+psycopg://… for production.",
     )
-    storage_url: str | None = Field(default=None, description="Storage root; default data_dir/storage.")
+    storage_url: str | None = Field(
+        default=None, description="Storage root; default data_dir/storage."
+    )
     node_name: str = Field(default="yaosu.localhost", description="Node name used in checkpoints.")
     node_domain: str = Field(default="yaosu.localhost", description="did:web domain of this node.")
     node_key: str | None = Field(
@@ -37,7 +39,8 @@ class Settings(BaseSettings):
     session_ttl: int = Field(default=8 * 3600, description="Seconds a browser session lives.")
     demo_password: str = Field(default="yaosu-demo", description="Password of every demo account.")
     checkpoint_interval: int = Field(
-        default=60, description="Seconds between scheduled ledger checkpoints while serving (0 = off)."
+        default=60,
+        description="Seconds between scheduled ledger checkpoints while serving (0 = off).",
     )
     argon2_fast: bool = Field(
         default=False, description="Cheap argon2 parameters; for tests only, never in production."

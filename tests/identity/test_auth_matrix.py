@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
-
 from tests.fixtures.identity import (
     PASSWORD,
     SYSTEM,
@@ -22,6 +21,7 @@ from tests.fixtures.identity import (
     login,
     make_uscc,
 )
+
 from yaosu.identity import schemas
 from yaosu.identity.access import Access
 from yaosu.identity.service import admission_service, org_service, token_service
@@ -51,28 +51,67 @@ def build_world(session: Any) -> World:
     member = create_user(session, gaj, "member.gaj", "member")
     create_user(session, audit, "auditor", "auditor")
     create_user(session, banned, "member.banned")
-    pending = admission_service.apply(session, schemas.AdmissionCreate(
-        org_name="待审运营公司", requested_kind="operator", uscc=make_uscc(), statement="申请",
-        contact_username="pending.op", contact_display_name="p", contact_password=PASSWORD))
-    rejected = admission_service.apply(session, schemas.AdmissionCreate(
-        org_name="被拒服务机构", requested_kind="service_provider", service_types=["insurer"],
-        uscc=make_uscc(), statement="申请", contact_username="rejected.sp", contact_display_name="r",
-        contact_password=PASSWORD))
+    pending = admission_service.apply(
+        session,
+        schemas.AdmissionCreate(
+            org_name="待审运营公司",
+            requested_kind="operator",
+            uscc=make_uscc(),
+            statement="申请",
+            contact_username="pending.op",
+            contact_display_name="p",
+            contact_password=PASSWORD,
+        ),
+    )
+    rejected = admission_service.apply(
+        session,
+        schemas.AdmissionCreate(
+            org_name="被拒服务机构",
+            requested_kind="service_provider",
+            service_types=["insurer"],
+            uscc=make_uscc(),
+            statement="申请",
+            contact_username="rejected.sp",
+            contact_display_name="r",
+            contact_password=PASSWORD,
+        ),
+    )
     admission_service.decide(session, SYSTEM, rejected.id, False, "资质不全")
-    headers = {name: bearer(login(session, username)) for name, username in [
-        ("admin", "admin"), ("reviewer", "reviewer"), ("cdo", "cdo.gaj"), ("officer", "officer.gaj"),
-        ("member", "member.gaj"), ("auditor", "auditor"), ("pending", "pending.op"),
-        ("rejected", "rejected.sp"), ("suspended", "member.banned")]}
+    headers = {
+        name: bearer(login(session, username))
+        for name, username in [
+            ("admin", "admin"),
+            ("reviewer", "reviewer"),
+            ("cdo", "cdo.gaj"),
+            ("officer", "officer.gaj"),
+            ("member", "member.gaj"),
+            ("auditor", "auditor"),
+            ("pending", "pending.op"),
+            ("rejected", "rejected.sp"),
+            ("suspended", "member.banned"),
+        ]
+    }
     headers["readonly"] = bearer(api_token(session, member, "identity:read", "ledger:read"))
     headers["anonymous"] = {}
     org_service.change_status(session, SYSTEM, banned.id, "suspended", "测试")
     member_subject = token_service.subject_of(member, frozenset({"identity:write"}), None, "test")
-    tok, _ = token_service.create(session, member_subject, schemas.TokenCreate(
-        name="x", scopes=["identity:write"]))
+    tok, _ = token_service.create(
+        session, member_subject, schemas.TokenCreate(name="x", scopes=["identity:write"])
+    )
     ledger_service.checkpoint(session)
     session.commit()
-    return World(headers, {"bureau": bureau.id, "gaj": gaj.id, "other": other.id, "banned": banned.id,
-                           "member": member.id, "token": tok.id, "pending_adm": pending.id})
+    return World(
+        headers,
+        {
+            "bureau": bureau.id,
+            "gaj": gaj.id,
+            "other": other.id,
+            "banned": banned.id,
+            "member": member.id,
+            "token": tok.id,
+            "pending_adm": pending.id,
+        },
+    )
 
 
 Body = Callable[[World], dict[str, Any]] | None
@@ -88,13 +127,24 @@ class Case:
 
 
 def _org_body(w: World) -> dict[str, Any]:
-    return {"name": "新单位", "kind": "government", "gov_level": "district", "parent_id": w.ids["bureau"]}
+    return {
+        "name": "新单位",
+        "kind": "government",
+        "gov_level": "district",
+        "parent_id": w.ids["bureau"],
+    }
 
 
 def _admission_body(w: World) -> dict[str, Any]:
-    return {"org_name": "新运营公司", "requested_kind": "operator", "uscc": make_uscc(),
-            "statement": "申请", "contact_username": "new.contact", "contact_display_name": "c",
-            "contact_password": PASSWORD}
+    return {
+        "org_name": "新运营公司",
+        "requested_kind": "operator",
+        "uscc": make_uscc(),
+        "statement": "申请",
+        "contact_username": "new.contact",
+        "contact_display_name": "c",
+        "contact_password": PASSWORD,
+    }
 
 
 CREDS: Body = lambda w: {"username": "officer.gaj", "password": PASSWORD}  # noqa: E731
@@ -115,13 +165,26 @@ CASES = [
     Case("GET", "/api/v1/orgs/{gaj}/did.json", EVERYONE),
     Case("GET", "/org/{gaj}/did.json", EVERYONE),
     Case("GET", "/api/v1/users", ACTIVE),
-    Case("POST", "/api/v1/users", {"admin", "cdo"}, json=lambda w: {
-        "username": "new.user", "display_name": "n", "password": PASSWORD, "org_id": w.ids["gaj"]}),
+    Case(
+        "POST",
+        "/api/v1/users",
+        {"admin", "cdo"},
+        json=lambda w: {
+            "username": "new.user",
+            "display_name": "n",
+            "password": PASSWORD,
+            "org_id": w.ids["gaj"],
+        },
+    ),
     Case("GET", "/api/v1/users/{member}", ACTIVE),
     Case("POST", "/api/v1/users/{member}/deactivate", {"admin", "cdo"}),
     Case("GET", "/api/v1/tokens", ACTIVE),
-    Case("POST", "/api/v1/tokens", ACTIVE - {"readonly"}, json=lambda w: {
-        "name": "t", "scopes": ["identity:read"]}),
+    Case(
+        "POST",
+        "/api/v1/tokens",
+        ACTIVE - {"readonly"},
+        json=lambda w: {"name": "t", "scopes": ["identity:read"]},
+    ),
     Case("DELETE", "/api/v1/tokens/{token}", ACTIVE - {"readonly"}),
     Case("POST", "/api/v1/admissions", EVERYONE, json=_admission_body),
     Case("GET", "/api/v1/admissions", ACTIVE | {"pending", "rejected"}),
@@ -152,9 +215,14 @@ def test_matrix(case: Case, client: Any, session: Any, connection: Any) -> None:
     for name in SUBJECTS:
         savepoint = connection.begin_nested()  # each call starts from the same world
         try:
-            r = client.request(case.method, path, headers=world.headers[name],
-                               json=case.json(world) if case.json else None,
-                               data=case.form(world) if case.form else None, follow_redirects=False)
+            r = client.request(
+                case.method,
+                path,
+                headers=world.headers[name],
+                json=case.json(world) if case.json else None,
+                data=case.form(world) if case.form else None,
+                follow_redirects=False,
+            )
         finally:
             savepoint.rollback()
             client.cookies.clear()
@@ -188,10 +256,16 @@ def test_matrix_names_every_route_and_every_route_declares_access(app: Any) -> N
 
 def _fill_template(path: str) -> str:
     # Map our concrete placeholders back to the route's parameter names.
-    return (path.replace("{other}", "{org_id}").replace("{banned}", "{org_id}").replace("{gaj}", "{org_id}")
-            .replace("/users/{member}", "/users/{user_id}").replace("{token}", "{token_id}")
-            .replace("{pending_adm}", "{admission_id}").replace("{zero}", "{index}")
-            .replace("/trail/{org_id}", "/trail/{subject_id}"))
+    return (
+        path.replace("{other}", "{org_id}")
+        .replace("{banned}", "{org_id}")
+        .replace("{gaj}", "{org_id}")
+        .replace("/users/{member}", "/users/{user_id}")
+        .replace("{token}", "{token_id}")
+        .replace("{pending_adm}", "{admission_id}")
+        .replace("{zero}", "{index}")
+        .replace("/trail/{org_id}", "/trail/{subject_id}")
+    )
 
 
 def _declares_access(dependant: Any) -> bool:

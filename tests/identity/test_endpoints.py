@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.fixtures.identity import PASSWORD, api_token, bearer, create_org, create_user, login
+
 from yaosu.identity.access import CSRF_COOKIE, CSRF_HEADER
 
 
@@ -32,8 +33,13 @@ def test_wrong_password_gets_401_envelope_in_both_languages(client: Any, session
     r = client.post("/api/v1/auth/token", data={"username": "admin", "password": "nope-nope"})
     assert r.status_code == 401
     assert r.headers["www-authenticate"] == "Bearer"
-    assert r.json() == {"error": {"code": "invalid_credentials", "message": "Wrong username or password.",
-                                  "message_zh": "用户名或密码错误。"}}
+    assert r.json() == {
+        "error": {
+            "code": "invalid_credentials",
+            "message": "Wrong username or password.",
+            "message_zh": "用户名或密码错误。",
+        }
+    }
 
 
 def test_forged_and_missing_tokens(client: Any, session: Any) -> None:
@@ -65,11 +71,17 @@ def test_validation_errors_use_the_envelope(client: Any, session: Any) -> None:
 
 def test_malformed_uscc_and_duplicate_username(client: Any, session: Any) -> None:
     org, headers = setup_admin(session)
-    r = client.post("/api/v1/orgs", headers=headers,
-                    json={"name": "坏公司", "kind": "enterprise", "uscc": "91370600MA3C00000X"})
+    r = client.post(
+        "/api/v1/orgs",
+        headers=headers,
+        json={"name": "坏公司", "kind": "enterprise", "uscc": "91370600MA3C00000X"},
+    )
     assert r.status_code == 422 and r.json()["error"]["code"] == "uscc_invalid"
-    r = client.post("/api/v1/users", headers=headers, json={
-        "username": "admin", "display_name": "x", "password": PASSWORD, "org_id": org.id})
+    r = client.post(
+        "/api/v1/users",
+        headers=headers,
+        json={"username": "admin", "display_name": "x", "password": PASSWORD, "org_id": org.id},
+    )
     assert r.status_code == 409 and r.json()["error"]["code"] == "username_taken"
     r = client.get("/api/v1/orgs/nope", headers=headers)
     assert r.status_code == 404 and r.json()["error"]["code"] == "organization_not_found"
@@ -78,8 +90,16 @@ def test_malformed_uscc_and_duplicate_username(client: Any, session: Any) -> Non
 def test_create_list_and_paginate_orgs(client: Any, session: Any) -> None:
     bureau, headers = setup_admin(session)
     for i in range(5):
-        r = client.post("/api/v1/orgs", headers=headers, json={
-            "name": f"区{i}", "kind": "government", "gov_level": "district", "parent_id": bureau.id})
+        r = client.post(
+            "/api/v1/orgs",
+            headers=headers,
+            json={
+                "name": f"区{i}",
+                "kind": "government",
+                "gov_level": "district",
+                "parent_id": bureau.id,
+            },
+        )
         assert r.status_code == 201, r.text
         assert r.json()["did"].startswith("did:web:yaosu.localhost:org:")
     page = client.get("/api/v1/orgs?kind=government&limit=2&offset=2", headers=headers).json()
@@ -122,7 +142,9 @@ def test_tampered_cookie_is_refused(client: Any, session: Any) -> None:
 
 def test_token_secret_shown_once_and_revocation_is_immediate(client: Any, session: Any) -> None:
     _, headers = setup_admin(session)
-    created = client.post("/api/v1/tokens", headers=headers, json={"name": "etl", "scopes": ["identity:read"]})
+    created = client.post(
+        "/api/v1/tokens", headers=headers, json={"name": "etl", "scopes": ["identity:read"]}
+    )
     secret = created.json()["token"]
     listed = client.get("/api/v1/tokens", headers=headers).json()
     assert listed["total"] == 1 and "token" not in listed["items"][0]
@@ -138,7 +160,9 @@ def test_suspended_org_can_do_nothing(client: Any, session: Any) -> None:
     create_user(session, other, "jt.member")
     member = bearer(login(session, "jt.member"))
     session.commit()
-    r = client.post(f"/api/v1/orgs/{other.id}/suspend", headers=headers, json={"reason": "安全事件"})
+    r = client.post(
+        f"/api/v1/orgs/{other.id}/suspend", headers=headers, json={"reason": "安全事件"}
+    )
     assert r.status_code == 200 and r.json()["status"] == "suspended"
     r = client.get("/api/v1/orgs", headers=member)
     assert r.status_code == 403 and r.json()["error"]["code"] == "org_suspended"
@@ -147,25 +171,44 @@ def test_suspended_org_can_do_nothing(client: Any, session: Any) -> None:
 
 
 def test_admission_journey_over_http(client: Any, session: Any) -> None:
-    bureau, admin = setup_admin(session)
+    bureau, _ = setup_admin(session)
     create_user(session, bureau, "reviewer", "reviewer")
     reviewer = bearer(login(session, "reviewer"))
     session.commit()
     from tests.fixtures.identity import make_uscc
 
-    r = client.post("/api/v1/admissions", json={
-        "org_name": "示范运营公司", "requested_kind": "operator", "uscc": make_uscc(), "statement": "资质",
-        "contact_username": "op.lead", "contact_display_name": "负责人", "contact_password": PASSWORD})
+    r = client.post(
+        "/api/v1/admissions",
+        json={
+            "org_name": "示范运营公司",
+            "requested_kind": "operator",
+            "uscc": make_uscc(),
+            "statement": "资质",
+            "contact_username": "op.lead",
+            "contact_display_name": "负责人",
+            "contact_password": PASSWORD,
+        },
+    )
     assert r.status_code == 201, r.text
     adm = r.json()
-    applicant = bearer(client.post("/api/v1/auth/token", data={
-        "username": "op.lead", "password": PASSWORD}).json()["access_token"])
-    assert client.get(f"/api/v1/admissions/{adm['id']}", headers=applicant).json()["status"] == "submitted"
+    applicant = bearer(
+        client.post(
+            "/api/v1/auth/token", data={"username": "op.lead", "password": PASSWORD}
+        ).json()["access_token"]
+    )
+    assert (
+        client.get(f"/api/v1/admissions/{adm['id']}", headers=applicant).json()["status"]
+        == "submitted"
+    )
     assert client.get("/api/v1/orgs", headers=applicant).json()["error"]["code"] == "org_pending"
-    r = client.post(f"/api/v1/admissions/{adm['id']}/approve", headers=reviewer, json={"reason": "同意"})
+    r = client.post(
+        f"/api/v1/admissions/{adm['id']}/approve", headers=reviewer, json={"reason": "同意"}
+    )
     assert r.status_code == 200 and r.json()["status"] == "approved"
     assert client.get("/api/v1/orgs", headers=applicant).status_code == 200
-    r = client.post(f"/api/v1/admissions/{adm['id']}/reject", headers=reviewer, json={"reason": "x"})
+    r = client.post(
+        f"/api/v1/admissions/{adm['id']}/reject", headers=reviewer, json={"reason": "x"}
+    )
     assert r.status_code == 409 and r.json()["error"]["code"] == "invalid_transition"
 
 
@@ -177,7 +220,10 @@ def test_users_see_only_what_their_role_allows(client: Any, session: Any) -> Non
     create_user(session, a, "member.a")
     cdo_b, member_b = bearer(login(session, "cdo.b")), bearer(login(session, "member.b"))
     session.commit()
-    names = lambda h: sorted(u["username"] for u in client.get("/api/v1/users", headers=h).json()["items"])  # noqa: E731
+
+    def names(h: dict[str, str]) -> list[str]:
+        return sorted(u["username"] for u in client.get("/api/v1/users", headers=h).json()["items"])
+
     assert names(cdo_b) == ["cdo.b", "member.b"]
     assert names(member_b) == ["member.b"]
 

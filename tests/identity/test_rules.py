@@ -4,17 +4,30 @@ from yaosu.identity import rules
 from yaosu.kit.errors import Conflict, Forbidden, Invalid
 
 
-@pytest.mark.parametrize(("current", "target"), [
-    ("pending", "active"), ("pending", "rejected"), ("active", "suspended"), ("suspended", "active"),
-    ("active", "exited"), ("suspended", "exited"),
-])
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [
+        ("pending", "active"),
+        ("pending", "rejected"),
+        ("active", "suspended"),
+        ("suspended", "active"),
+        ("active", "exited"),
+        ("suspended", "exited"),
+    ],
+)
 def test_allowed_org_transitions(current: str, target: str) -> None:
     rules.check_transition(rules.ORG_TRANSITIONS, "organization", "机构", current, target)
 
 
-@pytest.mark.parametrize(("current", "target"), [
-    ("exited", "active"), ("rejected", "active"), ("pending", "suspended"), ("active", "pending"),
-])
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [
+        ("exited", "active"),
+        ("rejected", "active"),
+        ("pending", "suspended"),
+        ("active", "pending"),
+    ],
+)
 def test_refused_org_transitions_say_why(current: str, target: str) -> None:
     with pytest.raises(Conflict) as exc:
         rules.check_transition(rules.ORG_TRANSITIONS, "organization", "机构", current, target)
@@ -23,14 +36,20 @@ def test_refused_org_transitions_say_why(current: str, target: str) -> None:
 
 
 def test_admission_is_decided_once() -> None:
-    rules.check_transition(rules.ADMISSION_TRANSITIONS, "admission", "准入申请", "submitted", "approved")
+    rules.check_transition(
+        rules.ADMISSION_TRANSITIONS, "admission", "准入申请", "submitted", "approved"
+    )
     with pytest.raises(Conflict):
-        rules.check_transition(rules.ADMISSION_TRANSITIONS, "admission", "准入申请", "approved", "rejected")
+        rules.check_transition(
+            rules.ADMISSION_TRANSITIONS, "admission", "准入申请", "approved", "rejected"
+        )
 
 
 def test_government_hierarchy() -> None:
     rules.check_org_shape("government", "district", "government", "city", [])
-    rules.check_org_shape("government", "city", "government", "city", [])  # a department of the city
+    rules.check_org_shape(
+        "government", "city", "government", "city", []
+    )  # a department of the city
     with pytest.raises(Invalid, match="cannot sit under"):
         rules.check_org_shape("government", "city", "government", "district", [])
     with pytest.raises(Invalid, match="needs a level"):
@@ -52,15 +71,31 @@ def test_service_providers_name_their_services() -> None:
 
 
 def test_every_requirement_kind_exists() -> None:
-    assert set(rules.ORG_KINDS) == {"government", "institution", "enterprise", "operator",
-                                    "service_provider", "regulator", "individual"}
+    assert set(rules.ORG_KINDS) == {
+        "government",
+        "institution",
+        "enterprise",
+        "operator",
+        "service_provider",
+        "regulator",
+        "individual",
+    }
     assert rules.GOV_LEVELS == ("province", "city", "district", "street", "community", "grid")
-    assert set(rules.SERVICE_TYPES) == {"broker", "notary", "insurer", "evaluator", "auditor",
-                                        "compliance_assessor", "arbitrator"}
+    assert set(rules.SERVICE_TYPES) == {
+        "broker",
+        "notary",
+        "insurer",
+        "evaluator",
+        "auditor",
+        "compliance_assessor",
+        "arbitrator",
+    }
 
 
 def test_scopes_cannot_exceed_the_creator() -> None:
-    assert rules.check_scopes(["identity:read"], ["identity:read", "ledger:read"]) == ["identity:read"]
+    assert rules.check_scopes(["identity:read"], ["identity:read", "ledger:read"]) == [
+        "identity:read"
+    ]
     with pytest.raises(Forbidden, match="identity:write"):
         rules.check_scopes(["identity:write"], ["identity:read"])
     with pytest.raises(Invalid, match="Unknown scopes"):

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
-
 from tests.fixtures.identity import PASSWORD, SYSTEM, create_org, create_user, login, make_uscc
+
 from yaosu.identity import schemas
 from yaosu.identity.service import (
     admission_service,
@@ -23,8 +23,10 @@ from yaosu.models.ledger import LedgerEntry
 
 
 def counts(session):
-    return tuple(session.execute(select(func.count()).select_from(m)).scalar_one()
-                 for m in (Organization, User, ApiToken, LedgerEntry))
+    return tuple(
+        session.execute(select(func.count()).select_from(m)).scalar_one()
+        for m in (Organization, User, ApiToken, LedgerEntry)
+    )
 
 
 def test_org_gets_did_and_a_sealed_key_that_signs(session):
@@ -45,7 +47,9 @@ def test_malformed_uscc_is_refused_and_changes_nothing(session):
     before = counts(session)
     bad = make_uscc()[:17] + ("0" if make_uscc()[17] != "0" else "1")
     with pytest.raises(Invalid) as exc:
-        org_service.create(session, SYSTEM, schemas.OrgCreate(name="坏代码公司", kind="enterprise", uscc=bad))
+        org_service.create(
+            session, SYSTEM, schemas.OrgCreate(name="坏代码公司", kind="enterprise", uscc=bad)
+        )
     assert exc.value.code == "uscc_invalid"
     assert "check character" in exc.value.message and "校验" not in exc.value.message
     assert counts(session) == before
@@ -89,8 +93,9 @@ def test_tokens_expire_and_revoke(session):
     with pytest.raises(Unauthenticated) as exc:
         token_service.resolve(session, secret)
     assert exc.value.code == "token_expired"
-    api_token, api_secret = token_service.create(session, subject, schemas.TokenCreate(
-        name="etl", scopes=["identity:read"]))
+    api_token, api_secret = token_service.create(
+        session, subject, schemas.TokenCreate(name="etl", scopes=["identity:read"])
+    )
     assert token_service.resolve(session, api_secret).scopes == frozenset({"identity:read"})
     token_service.revoke(session, subject, api_token.id)
     with pytest.raises(Unauthenticated) as exc:
@@ -106,10 +111,13 @@ def test_tokens_expire_and_revoke(session):
 def test_token_scopes_cannot_exceed_the_callers(session):
     org = create_org(session)
     create_user(session, org, "zhao")
-    narrow = token_service.resolve(session, auth_service.login(session, "zhao", PASSWORD,
-                                                               ["identity:read"])[1])
+    narrow = token_service.resolve(
+        session, auth_service.login(session, "zhao", PASSWORD, ["identity:read"])[1]
+    )
     with pytest.raises(Forbidden) as exc:
-        token_service.create(session, narrow, schemas.TokenCreate(name="x", scopes=["identity:write"]))
+        token_service.create(
+            session, narrow, schemas.TokenCreate(name="x", scopes=["identity:write"])
+        )
     assert exc.value.code == "scope_exceeds"
 
 
@@ -131,22 +139,43 @@ def test_suspended_org_cannot_log_in_and_resume_restores(session):
     org_service.change_status(session, SYSTEM, org.id, "active", "整改完成")
     assert login(session, "sun.li")
     types = [e.type for e in ledger_service.trail(session, org.id, 10, 0)[0]]
-    assert types == ["identity.org_created", "identity.user_created", "identity.org_suspended",
-                     "identity.org_resumed"]
+    assert types == [
+        "identity.org_created",
+        "identity.user_created",
+        "identity.org_suspended",
+        "identity.org_resumed",
+    ]
 
 
 def test_cdo_manages_only_own_unit_and_cannot_grant_privileged_roles(session):
     a, b = create_org(session, "甲局"), create_org(session, "乙局")
     cdo = create_user(session, a, "cdo.a", "cdo")
     subject = token_service.resolve(session, login(session, "cdo.a"))
-    user_service.create(session, subject, schemas.UserCreate(
-        username="a.member", display_name="m", password=PASSWORD, org_id=a.id))
+    user_service.create(
+        session,
+        subject,
+        schemas.UserCreate(username="a.member", display_name="m", password=PASSWORD, org_id=a.id),
+    )
     with pytest.raises(Forbidden):
-        user_service.create(session, subject, schemas.UserCreate(
-            username="b.member", display_name="m", password=PASSWORD, org_id=b.id))
+        user_service.create(
+            session,
+            subject,
+            schemas.UserCreate(
+                username="b.member", display_name="m", password=PASSWORD, org_id=b.id
+            ),
+        )
     with pytest.raises(Forbidden) as exc:
-        user_service.create(session, subject, schemas.UserCreate(
-            username="a.admin", display_name="m", password=PASSWORD, org_id=a.id, roles=["platform_admin"]))
+        user_service.create(
+            session,
+            subject,
+            schemas.UserCreate(
+                username="a.admin",
+                display_name="m",
+                password=PASSWORD,
+                org_id=a.id,
+                roles=["platform_admin"],
+            ),
+        )
     assert exc.value.code == "role_not_grantable"
     assert cdo.role_names == ["cdo"]
 
@@ -164,9 +193,15 @@ def test_deactivated_user_loses_tokens(session):
 
 
 def admission_request(**kw):
-    data = dict(org_name="示范运营公司", requested_kind="operator", uscc=make_uscc(),
-                statement="具备运营资质", contact_username="op.contact", contact_display_name="联系人",
-                contact_password=PASSWORD)
+    data = dict(
+        org_name="示范运营公司",
+        requested_kind="operator",
+        uscc=make_uscc(),
+        statement="具备运营资质",
+        contact_username="op.contact",
+        contact_display_name="联系人",
+        contact_password=PASSWORD,
+    )
     data.update(kw)
     return schemas.AdmissionCreate(**data)
 
@@ -188,8 +223,14 @@ def test_admission_approve_activates_the_org(session):
 
 
 def test_admission_rejection_needs_reason_and_keeps_org_out(session):
-    admission = admission_service.apply(session, admission_request(
-        requested_kind="service_provider", service_types=["notary"], contact_username="np.contact"))
+    admission = admission_service.apply(
+        session,
+        admission_request(
+            requested_kind="service_provider",
+            service_types=["notary"],
+            contact_username="np.contact",
+        ),
+    )
     with pytest.raises(Invalid, match="needs a reason"):
         admission_service.decide(session, SYSTEM, admission.id, False, None)
     admission_service.decide(session, SYSTEM, admission.id, False, "资质不全")
@@ -209,10 +250,16 @@ def test_a_failed_unit_of_work_leaves_no_state_and_no_entry(engine):
 
     # A real commit/rollback cycle on its own connection: nothing half-made survives.
     with pytest.raises(Invalid), unit_of_work(engine) as s:
-        org_service.create(s, SYSTEM, schemas.OrgCreate(name="半成品单位", kind="government",
-                                                         gov_level="city"))
+        org_service.create(
+            s, SYSTEM, schemas.OrgCreate(name="半成品单位", kind="government", gov_level="city")
+        )
         assert ledger_service.size(s) >= 1
         raise Invalid("boom", "失败")
     with unit_of_work(engine, write=False) as s:
-        assert s.execute(select(Organization).where(Organization.name == "半成品单位")).first() is None
-        assert ledger_service.size(s) == s.execute(select(func.count()).select_from(LedgerEntry)).scalar_one()
+        assert (
+            s.execute(select(Organization).where(Organization.name == "半成品单位")).first() is None
+        )
+        assert (
+            ledger_service.size(s)
+            == s.execute(select(func.count()).select_from(LedgerEntry)).scalar_one()
+        )

@@ -11,7 +11,9 @@ KNOWN_VALID = [
 ]
 
 body = st.tuples(
-    st.sampled_from("1234569ANY"), st.sampled_from("1239"), st.text("0123456789", min_size=6, max_size=6),
+    st.sampled_from("1234569ANY"),
+    st.sampled_from("1239"),
+    st.text("0123456789", min_size=6, max_size=6),
     st.text(ALPHABET, min_size=9, max_size=9),
 ).map(lambda t: "".join(t))
 

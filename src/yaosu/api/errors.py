@@ -33,22 +33,40 @@ def _envelope(status: int, code: str, message: str, message_zh: str, **extra: An
 def install(app: FastAPI) -> None:
     @app.exception_handler(YaosuError)
     async def _domain(_: Request, exc: YaosuError) -> JSONResponse:
-        return _envelope(exc.status, exc.code, exc.message, exc.message_zh,
-                         **({"details": exc.details} if exc.details else {}))
+        return _envelope(
+            exc.status,
+            exc.code,
+            exc.message,
+            exc.message_zh,
+            **({"details": exc.details} if exc.details else {}),
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         fields = [
-            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")}
+            {
+                "loc": [str(p) for p in e.get("loc", ())],
+                "msg": e.get("msg", ""),
+                "type": e.get("type", ""),
+            }
             for e in exc.errors()
         ]
         first = fields[0] if fields else {"loc": [], "msg": ""}
         where = ".".join(first["loc"][1:] or first["loc"])
-        return _envelope(422, "validation_error", f"Invalid request: {where}: {first['msg']}",
-                         f"请求参数校验失败：{where}：{first['msg']}", details={"fields": fields})
+        return _envelope(
+            422,
+            "validation_error",
+            f"Invalid request: {where}: {first['msg']}",
+            f"请求参数校验失败：{where}：{first['msg']}",
+            details={"fields": fields},
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else "HTTP error"
-        return _envelope(exc.status_code, f"http_{exc.status_code}", message,
-                         _HTTP_ZH.get(exc.status_code, message))
+        return _envelope(
+            exc.status_code,
+            f"http_{exc.status_code}",
+            message,
+            _HTTP_ZH.get(exc.status_code, message),
+        )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from yaosu.cli.main import app
 
 

@@ -35,7 +35,9 @@ def org_list(
 def org_create(
     name: str = typer.Argument(..., help="Name, e.g. 示范市公安局."),
     kind: str = typer.Option(..., help=f"One of: {', '.join(rules.ORG_KINDS)}."),
-    gov_level: str | None = typer.Option(None, help=f"Government units: {', '.join(rules.GOV_LEVELS)}."),
+    gov_level: str | None = typer.Option(
+        None, help=f"Government units: {', '.join(rules.GOV_LEVELS)}."
+    ),
     parent: str | None = typer.Option(None, help="Parent organization id."),
     uscc: str | None = typer.Option(None, help="Unified social credit code 统一社会信用代码."),
     name_en: str | None = typer.Option(None, help="English name."),
@@ -43,9 +45,19 @@ def org_create(
 ) -> None:
     """Register an organization (with its DID and key pair)."""
     with command_unit() as (session, subject):
-        org = org_service.create(session, subject, schemas.OrgCreate(
-            name=name, name_en=name_en, kind=kind, gov_level=gov_level, parent_id=parent, uscc=uscc,
-            service_types=service_type))
+        org = org_service.create(
+            session,
+            subject,
+            schemas.OrgCreate(
+                name=name,
+                name_en=name_en,
+                kind=kind,
+                gov_level=gov_level,
+                parent_id=parent,
+                uscc=uscc,
+                service_types=service_type,
+            ),
+        )
         console.print(f"created {org.id}  {org.did}")
 
 
@@ -56,13 +68,17 @@ def _status(org_id: str, target: str, reason: str) -> None:
 
 
 @org_app.command("suspend")
-def org_suspend(org_id: str, reason: str = typer.Option(..., help="Why (recorded in the ledger).")) -> None:
+def org_suspend(
+    org_id: str, reason: str = typer.Option(..., help="Why (recorded in the ledger).")
+) -> None:
     """Suspend an organization: its users can do nothing until resumed."""
     _status(org_id, "suspended", reason)
 
 
 @org_app.command("resume")
-def org_resume(org_id: str, reason: str = typer.Option(..., help="Why (recorded in the ledger).")) -> None:
+def org_resume(
+    org_id: str, reason: str = typer.Option(..., help="Why (recorded in the ledger).")
+) -> None:
     """Resume a suspended organization."""
     _status(org_id, "active", reason)
 
@@ -77,15 +93,26 @@ def user_create(
 ) -> None:
     """Create a user."""
     with command_unit() as (session, subject):
-        user = user_service.create(session, subject, schemas.UserCreate(
-            username=username, display_name=display_name or username, password=password, org_id=org,
-            roles=role))
+        user = user_service.create(
+            session,
+            subject,
+            schemas.UserCreate(
+                username=username,
+                display_name=display_name or username,
+                password=password,
+                org_id=org,
+                roles=role,
+            ),
+        )
         console.print(f"created user {user.id} ({user.username})")
 
 
 @user_app.command("list")
-def user_list(org: str | None = typer.Option(None, help="Organization id."),
-              limit: int = typer.Option(50, min=1, max=200), offset: int = typer.Option(0, min=0)) -> None:
+def user_list(
+    org: str | None = typer.Option(None, help="Organization id."),
+    limit: int = typer.Option(50, min=1, max=200),
+    offset: int = typer.Option(0, min=0),
+) -> None:
     """List users."""
     with command_unit(write=False) as (session, subject):
         items, total = user_service.list(session, subject, org_id=org, limit=limit, offset=offset)
@@ -93,7 +120,9 @@ def user_list(org: str | None = typer.Option(None, help="Organization id."),
         for col in ("id", "username", "roles", "organization", "active"):
             table.add_column(col)
         for u in items:
-            table.add_row(u.id, u.username, ",".join(u.role_names), u.org.name, "yes" if u.is_active else "no")
+            table.add_row(
+                u.id, u.username, ",".join(u.role_names), u.org.name, "yes" if u.is_active else "no"
+            )
     console.print(table)
 
 
@@ -114,14 +143,20 @@ def token_create(
 ) -> None:
     """Create an API token for a user; the secret is printed once."""
     with command_unit() as (session, subject):
-        token, secret = token_service.create_for(session, subject, user, schemas.TokenCreate(
-            name=name, scopes=scope, expires_in_days=days))
+        token, secret = token_service.create_for(
+            session,
+            subject,
+            user,
+            schemas.TokenCreate(name=name, scopes=scope, expires_in_days=days),
+        )
         console.print(f"token {token.id} expires {token.expires_at:%Y-%m-%d}; secret (shown once):")
         print(secret)
 
 
 @token_app.command("list")
-def token_list(limit: int = typer.Option(50, min=1, max=200), offset: int = typer.Option(0, min=0)) -> None:
+def token_list(
+    limit: int = typer.Option(50, min=1, max=200), offset: int = typer.Option(0, min=0)
+) -> None:
     """List API tokens (never their secrets)."""
     with command_unit(write=False) as (session, subject):
         items, total = token_service.list(session, subject, limit, offset)
@@ -129,8 +164,14 @@ def token_list(limit: int = typer.Option(50, min=1, max=200), offset: int = type
         for col in ("id", "name", "user", "scopes", "expires", "revoked"):
             table.add_column(col)
         for t in items:
-            table.add_row(t.id, t.name, t.user.username, " ".join(t.scopes), f"{t.expires_at:%Y-%m-%d}",
-                          f"{t.revoked_at:%Y-%m-%d}" if t.revoked_at else "")
+            table.add_row(
+                t.id,
+                t.name,
+                t.user.username,
+                " ".join(t.scopes),
+                f"{t.expires_at:%Y-%m-%d}",
+                f"{t.revoked_at:%Y-%m-%d}" if t.revoked_at else "",
+            )
     console.print(table)
 
 

@@ -44,20 +44,32 @@ def prove(
         key_text = ledger_service.verifier_key(session)
     out.mkdir(parents=True, exist_ok=True)
     (out / "entry.json").write_bytes(entry)
-    (out / "proof.json").write_text(json.dumps(
-        {"index": index, "size": cp.size, "proof": [base64.b64encode(p).decode() for p in proof]}))
+    (out / "proof.json").write_text(
+        json.dumps(
+            {
+                "index": index,
+                "size": cp.size,
+                "proof": [base64.b64encode(p).decode() for p in proof],
+            }
+        )
+    )
     (out / "checkpoint.txt").write_text(cp.note)
     (out / "key.txt").write_text(key_text + "\n")
     console.print(f"bundle for entry {index} at size {cp.size} written to {out}/")
-    console.print(f"verify: python -m yaosu.ledger.verify inclusion --key {out}/key.txt "
-                  f"--checkpoint {out}/checkpoint.txt --entry {out}/entry.json --proof {out}/proof.json")
+    console.print(
+        f"verify: python -m yaosu.ledger.verify inclusion --key {out}/key.txt "
+        f"--checkpoint {out}/checkpoint.txt --entry {out}/entry.json --proof {out}/proof.json"
+    )
 
 
 @app.command()
 def verify() -> None:
     """Recompute every leaf, node and checkpoint from the stored entries; check every checkpoint
     signature and their consistency. Exits 1 naming the first bad index on tampering."""
-    with command_unit(write=False) as (session, _), Progress(console=err_console, transient=True) as bar:
+    with (
+        command_unit(write=False) as (session, _),
+        Progress(console=err_console, transient=True) as bar,
+    ):
         size = ledger_service.size(session)
         task = bar.add_task("verifying the ledger", total=size or 1)
 
@@ -73,5 +85,3 @@ def verify() -> None:
     for problem in report.problems[:20]:
         err_console.print(f"  - {problem}")
     raise typer.Exit(1)
-
-

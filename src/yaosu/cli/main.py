@@ -14,7 +14,8 @@ from yaosu.config import get_settings
 
 app = typer.Typer(
     name="yaosu",
-    help="Yaosu 要素 — a city's public-data platform. Run `yaosu up` to start a node with a demo city.",
+    help="Yaosu 要素 — a city's public-data platform. "
+    "Run `yaosu up` to start a node with a demo city.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -63,7 +64,9 @@ def demo_load(force: bool = typer.Option(False, help="Load even if organizations
 
     with command_unit() as (session, _):
         if count_orgs(session) and not force:
-            console.print("the database already has organizations; use --force to add the demo anyway")
+            console.print(
+                "the database already has organizations; use --force to add the demo anyway"
+            )
             raise typer.Exit(1)
         _load_demo(session)
     print_demo_accounts()
@@ -74,7 +77,9 @@ def _load_demo(session: object) -> None:
 
     from yaosu.demo import city
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console, transient=True) as p:
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), console=console, transient=True
+    ) as p:
         p.add_task("loading the demo city 示范市 …")
         city.load(session)  # type: ignore[arg-type]
 
@@ -116,8 +121,13 @@ def up(
             loaded = True
         ledger_service.checkpoint(session)
     url = f"http://{host}:{port}"
-    console.print(f"[bold green]Yaosu 要素[/bold green] serving at {url}  (API docs {url}/api/docs)")
-    console.print(f"data: {settings.data_dir.resolve()}  database: {settings.resolved_database_url.split('@')[-1]}")
+    console.print(
+        f"[bold green]Yaosu 要素[/bold green] serving at {url}  (API docs {url}/api/docs)"
+    )
+    console.print(
+        f"data: {settings.data_dir.resolve()}  "
+        f"database: {settings.resolved_database_url.split('@')[-1]}"
+    )
     if demo:
         if loaded:
             console.print("demo city 示范市 loaded")

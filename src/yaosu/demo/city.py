@@ -9,7 +9,7 @@ from faker import Faker
 from sqlalchemy.orm import Session
 
 from yaosu.config import get_settings
-from yaosu.identity import schemas
+from yaosu.identity import rules, schemas
 from yaosu.identity.service import admission_service, org_service, user_service
 from yaosu.identity.subject import Subject
 from yaosu.kit.uscc import ALPHABET, check_character
@@ -44,7 +44,12 @@ ENTERPRISES = [
     ("示范市城市大数据运营有限公司", "Demo City Data Operations Co., Ltd.", "operator", []),
     ("示范数据交易服务有限公司", "Demo Data Brokerage Co., Ltd.", "service_provider", ["broker"]),
     ("示范公证处", "Demo Notary Office", "service_provider", ["notary"]),
-    ("示范资产评估事务所", "Demo Asset Appraisal Firm", "service_provider", ["evaluator", "auditor"]),
+    (
+        "示范资产评估事务所",
+        "Demo Asset Appraisal Firm",
+        "service_provider",
+        ["evaluator", "auditor"],
+    ),
     ("示范市普惠金融科技有限公司", "Demo Inclusive Fintech Co., Ltd.", "enterprise", []),
     ("示范智慧物流有限公司", "Demo Smart Logistics Co., Ltd.", "enterprise", []),
     ("示范医疗科技股份有限公司", "Demo Medtech Co., Ltd.", "enterprise", []),
@@ -61,14 +66,25 @@ class DemoAccount:
 
 ACCOUNTS = [
     DemoAccount("admin", "platform_admin", "示范市大数据局", "Platform admin 平台管理员"),
-    DemoAccount("reviewer", "reviewer", "示范市大数据局", "Data-authority reviewer 数据主管部门审核员"),
+    DemoAccount(
+        "reviewer", "reviewer", "示范市大数据局", "Data-authority reviewer 数据主管部门审核员"
+    ),
     DemoAccount("cdo.gaj", "cdo", "示范市公安局", "Chief data officer 首席数据官 (公安局)"),
     DemoAccount("officer.gaj", "data_officer", "示范市公安局", "Data officer 数据专管员 (公安局)"),
-    DemoAccount("officer.rsj", "data_officer", "示范市人力资源和社会保障局", "Data officer 数据专管员 (人社局)"),
+    DemoAccount(
+        "officer.rsj",
+        "data_officer",
+        "示范市人力资源和社会保障局",
+        "Data officer 数据专管员 (人社局)",
+    ),
     DemoAccount("member.wjw", "member", "示范市卫生健康委员会", "Member 成员 (卫健委)"),
     DemoAccount("auditor", "auditor", "示范市审计局", "Auditor 审计员 (审计局, regulator)"),
-    DemoAccount("operator", "cdo", "示范市城市大数据运营有限公司", "Authorized operator 授权运营主体"),
-    DemoAccount("broker", "cdo", "示范数据交易服务有限公司", "Data broker 数据经纪 (service provider)"),
+    DemoAccount(
+        "operator", "cdo", "示范市城市大数据运营有限公司", "Authorized operator 授权运营主体"
+    ),
+    DemoAccount(
+        "broker", "cdo", "示范数据交易服务有限公司", "Data broker 数据经纪 (service provider)"
+    ),
     DemoAccount("fintech", "member", "示范市普惠金融科技有限公司", "Enterprise member 企业用户"),
 ]
 
@@ -92,31 +108,92 @@ def load(session: Session, seed: int = 20261122) -> dict[str, Organization]:
         orgs[data.name] = org_service.create(session, system, data)
         return orgs[data.name]
 
-    province = org(schemas.OrgCreate(name="示范省人民政府", name_en="Demo Province", kind="government",
-                                     gov_level="province", region_code="370000"))
-    city = org(schemas.OrgCreate(name=f"{CITY[0]}人民政府", name_en=f"{CITY[1]} Government",
-                                 kind="government", gov_level="city", parent_id=province.id,
-                                 region_code=CITY[2]))
+    province = org(
+        schemas.OrgCreate(
+            name="示范省人民政府",
+            name_en="Demo Province",
+            kind="government",
+            gov_level="province",
+            region_code="370000",
+        )
+    )
+    city = org(
+        schemas.OrgCreate(
+            name=f"{CITY[0]}人民政府",
+            name_en=f"{CITY[1]} Government",
+            kind="government",
+            gov_level="city",
+            parent_id=province.id,
+            region_code=CITY[2],
+        )
+    )
     for name, name_en in DEPARTMENTS:
-        org(schemas.OrgCreate(name=name, name_en=name_en, kind="government", gov_level="city",
-                              parent_id=city.id, region_code=CITY[2]))
+        org(
+            schemas.OrgCreate(
+                name=name,
+                name_en=name_en,
+                kind="government",
+                gov_level="city",
+                parent_id=city.id,
+                region_code=CITY[2],
+            )
+        )
     for name, name_en, code, streets in DISTRICTS:
-        district = org(schemas.OrgCreate(name=name, name_en=name_en, kind="government",
-                                         gov_level="district", parent_id=city.id, region_code=code))
+        district = org(
+            schemas.OrgCreate(
+                name=name,
+                name_en=name_en,
+                kind="government",
+                gov_level="district",
+                parent_id=city.id,
+                region_code=code,
+            )
+        )
         for sname, sname_en in streets:
-            street = org(schemas.OrgCreate(name=sname, name_en=sname_en, kind="government",
-                                           gov_level="street", parent_id=district.id, region_code=code))
-            community = org(schemas.OrgCreate(name=f"{sname}{fake.last_name()}家社区",
-                                              name_en=f"{sname_en} Community", kind="government",
-                                              gov_level="community", parent_id=street.id,
-                                              region_code=code))
-            org(schemas.OrgCreate(name=f"{community.name}第一网格", name_en=f"{sname_en} Grid 1",
-                                  kind="government", gov_level="grid", parent_id=community.id,
-                                  region_code=code))
-    org(schemas.OrgCreate(name="示范市审计局", name_en="Audit Bureau", kind="regulator",
-                          region_code=CITY[2]))
-    org(schemas.OrgCreate(name="示范市信息技术研究院", name_en="Demo IT Research Institute",
-                          kind="institution", uscc=_gov_uscc(rng), region_code=CITY[2]))
+            street = org(
+                schemas.OrgCreate(
+                    name=sname,
+                    name_en=sname_en,
+                    kind="government",
+                    gov_level="street",
+                    parent_id=district.id,
+                    region_code=code,
+                )
+            )
+            community = org(
+                schemas.OrgCreate(
+                    name=f"{sname}{fake.last_name()}家社区",
+                    name_en=f"{sname_en} Community",
+                    kind="government",
+                    gov_level="community",
+                    parent_id=street.id,
+                    region_code=code,
+                )
+            )
+            org(
+                schemas.OrgCreate(
+                    name=f"{community.name}第一网格",
+                    name_en=f"{sname_en} Grid 1",
+                    kind="government",
+                    gov_level="grid",
+                    parent_id=community.id,
+                    region_code=code,
+                )
+            )
+    org(
+        schemas.OrgCreate(
+            name="示范市审计局", name_en="Audit Bureau", kind="regulator", region_code=CITY[2]
+        )
+    )
+    org(
+        schemas.OrgCreate(
+            name="示范市信息技术研究院",
+            name_en="Demo IT Research Institute",
+            kind="institution",
+            uscc=_gov_uscc(rng),
+            region_code=CITY[2],
+        )
+    )
     org(schemas.OrgCreate(name=f"个人用户 {fake.name()}", name_en="Individual", kind="individual"))
 
     # Enterprises register directly; operators and service providers pass admission 准入.
@@ -124,24 +201,50 @@ def load(session: Session, seed: int = 20261122) -> dict[str, Organization]:
     for n, (name, name_en, kind, services) in enumerate(ENTERPRISES):
         uscc = demo_uscc(rng, CITY[2])
         if kind == "enterprise":
-            org(schemas.OrgCreate(name=name, name_en=name_en, kind=kind, uscc=uscc, region_code=CITY[2]))
+            org(
+                schemas.OrgCreate(
+                    name=name, name_en=name_en, kind=kind, uscc=uscc, region_code=CITY[2]
+                )
+            )
             continue
         contact = next((a.username for a in ACCOUNTS if a.org == name), f"provider{n}")
-        admission = admission_service.apply(session, schemas.AdmissionCreate(
-            org_name=name, org_name_en=name_en, requested_kind=kind, uscc=uscc, service_types=services,
-            statement=f"{name}申请成为平台{'授权运营主体' if kind == 'operator' else '第三方服务机构'}。",
-            contact_username=contact, contact_display_name=fake.name(), contact_password=password))
+        admission = admission_service.apply(
+            session,
+            schemas.AdmissionCreate(
+                org_name=name,
+                org_name_en=name_en,
+                requested_kind=kind,
+                uscc=uscc,
+                service_types=services,
+                statement=f"{name}申请成为平台{rules.ORG_KINDS[kind]}。",
+                contact_username=contact,
+                contact_display_name=fake.name(),
+                contact_password=password,
+            ),
+        )
         if reviewer_subject is None:
             reviewer_subject = _reviewer(session, orgs, password)
-        admission_service.decide(session, reviewer_subject, admission.id, True, "资质齐全，同意准入。")
+        admission_service.decide(
+            session, reviewer_subject, admission.id, True, "资质齐全，同意准入。"
+        )
         orgs[name] = admission.org
 
     for acct in ACCOUNTS:
-        if acct.username in ("admin", "reviewer") or acct.org in {e[0] for e in ENTERPRISES if e[2] != "enterprise"}:
+        if acct.username in ("admin", "reviewer") or acct.org in {
+            e[0] for e in ENTERPRISES if e[2] != "enterprise"
+        }:
             continue
-        user_service.create(session, system, schemas.UserCreate(
-            username=acct.username, display_name=fake.name(), password=password,
-            org_id=orgs[acct.org].id, roles=[acct.role]))
+        user_service.create(
+            session,
+            system,
+            schemas.UserCreate(
+                username=acct.username,
+                display_name=fake.name(),
+                password=password,
+                org_id=orgs[acct.org].id,
+                roles=[acct.role],
+            ),
+        )
     return orgs
 
 
@@ -154,11 +257,34 @@ def _reviewer(session: Session, orgs: dict[str, Organization], password: str) ->
     """Create the admin and reviewer accounts first; admissions are decided by the reviewer."""
     system = Subject.system(via="demo")
     bureau = orgs["示范市大数据局"]
-    user_service.create(session, system, schemas.UserCreate(
-        username="admin", display_name="平台管理员", password=password, org_id=bureau.id,
-        roles=["platform_admin"]))
-    reviewer = user_service.create(session, system, schemas.UserCreate(
-        username="reviewer", display_name="数据局审核员", password=password, org_id=bureau.id,
-        roles=["reviewer"]))
-    return Subject(reviewer.id, reviewer.username, bureau.id, "active", frozenset({"reviewer"}),
-                   frozenset({"identity:write"}), via="demo")
+    user_service.create(
+        session,
+        system,
+        schemas.UserCreate(
+            username="admin",
+            display_name="平台管理员",
+            password=password,
+            org_id=bureau.id,
+            roles=["platform_admin"],
+        ),
+    )
+    reviewer = user_service.create(
+        session,
+        system,
+        schemas.UserCreate(
+            username="reviewer",
+            display_name="数据局审核员",
+            password=password,
+            org_id=bureau.id,
+            roles=["reviewer"],
+        ),
+    )
+    return Subject(
+        reviewer.id,
+        reviewer.username,
+        bureau.id,
+        "active",
+        frozenset({"reviewer"}),
+        frozenset({"identity:write"}),
+        via="demo",
+    )

@@ -102,18 +102,23 @@ def _identify(request: Request, token: str | None, session: Session) -> Subject 
     try:
         secret = cookie_serializer().loads(cookie, max_age=get_settings().session_ttl)
     except BadSignature as exc:
-        raise Unauthenticated("The session cookie is invalid.", "会话无效，请重新登录。",
-                              code="session_invalid") from exc
+        raise Unauthenticated(
+            "The session cookie is invalid.", "会话无效，请重新登录。", code="session_invalid"
+        ) from exc
     subject = token_service.resolve(session, str(secret), via="web")
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         expected = request.cookies.get(CSRF_COOKIE, "")
         if not expected or not hmac.compare_digest(sent, expected):
-            raise Forbidden("Missing or wrong CSRF token.", "缺少或错误的 CSRF 令牌。", code="csrf_failed")
+            raise Forbidden(
+                "Missing or wrong CSRF token.", "缺少或错误的 CSRF 令牌。", code="csrf_failed"
+            )
     return subject
 
 
-def require(*roles: str, scope: str | None = None, inactive_ok: frozenset[str] = frozenset()) -> Access:
+def require(
+    *roles: str, scope: str | None = None, inactive_ok: frozenset[str] = frozenset()
+) -> Access:
     return Access(roles=frozenset(roles) if roles else None, scope=scope, inactive_ok=inactive_ok)
 
 

@@ -45,7 +45,7 @@ def login_token(
     session: Session = Depends(get_session),
 ) -> schemas.AccessToken:
     """OAuth2 password flow: exchange a username and password for a bearer token."""
-    token, secret = auth_service.login(session, form.username, form.password, form.scopes or None)
+    _token, secret = auth_service.login(session, form.username, form.password, form.scopes or None)
     return schemas.AccessToken(access_token=secret, expires_in=get_settings().access_token_ttl)
 
 
@@ -58,11 +58,19 @@ def login_session(
     session: Session = Depends(get_session),
 ) -> None:
     """Sign in for the web UI: sets a signed, HTTP-only session cookie and a CSRF cookie."""
-    _, secret = auth_service.login(session, username, password, None, kind="session")
+    _token, secret = auth_service.login(session, username, password, None, kind="session")
     ttl = get_settings().session_ttl
-    response.set_cookie(SESSION_COOKIE, cookie_serializer().dumps(secret), max_age=ttl,
-                        httponly=True, samesite="lax", path="/")
-    response.set_cookie(CSRF_COOKIE, secrets.token_urlsafe(24), max_age=ttl, samesite="strict", path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie_serializer().dumps(secret),
+        max_age=ttl,
+        httponly=True,
+        samesite="lax",
+        path="/",
+    )
+    response.set_cookie(
+        CSRF_COOKIE, secrets.token_urlsafe(24), max_age=ttl, samesite="strict", path="/"
+    )
 
 
 @router.delete("/auth/session", status_code=204, tags=["auth"])
@@ -101,10 +109,22 @@ def list_orgs(
     session: Session = Depends(get_session),
 ) -> Page[schemas.Org]:
     """The organization directory, filterable by kind, parent and status; paginated."""
-    items, total = org_service.list(session, subject, kind=kind, parent_id=parent_id, status=status,
-                                    q=q, limit=limit, offset=offset)
-    return Page(items=[schemas.Org.model_validate(o) for o in items], total=total, limit=limit,
-                offset=offset)
+    items, total = org_service.list(
+        session,
+        subject,
+        kind=kind,
+        parent_id=parent_id,
+        status=status,
+        q=q,
+        limit=limit,
+        offset=offset,
+    )
+    return Page(
+        items=[schemas.Org.model_validate(o) for o in items],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @router.post("/orgs", status_code=201, response_model=schemas.Org, tags=["organizations"])
@@ -133,8 +153,9 @@ def _status_endpoint(target: str, doc: str) -> Any:
         subject: Subject = Depends(require(*REVIEWERS, scope="identity:write")),
         session: Session = Depends(get_session),
     ) -> schemas.Org:
-        return schemas.Org.model_validate(org_service.change_status(session, subject, org_id, target,
-                                                                    body.reason))
+        return schemas.Org.model_validate(
+            org_service.change_status(session, subject, org_id, target, body.reason)
+        )
 
     change.__doc__ = doc
     return change
@@ -145,8 +166,14 @@ for _verb, _target, _doc in (
     ("resume", "active", "Resume a suspended organization."),
     ("exit", "exited", "Record an organization's exit (退出) from the platform."),
 ):
-    router.add_api_route(f"/orgs/{{org_id}}/{_verb}", _status_endpoint(_target, _doc), methods=["POST"],
-                         response_model=schemas.Org, tags=["organizations"], name=f"{_verb}_org")
+    router.add_api_route(
+        f"/orgs/{{org_id}}/{_verb}",
+        _status_endpoint(_target, _doc),
+        methods=["POST"],
+        response_model=schemas.Org,
+        tags=["organizations"],
+        name=f"{_verb}_org",
+    )
 
 
 @router.get("/orgs/{org_id}/did.json", tags=["organizations"])
@@ -171,8 +198,12 @@ def list_users(
     """Users the caller may see: all (admins, reviewers, auditors), their unit's (CDO, data
     officers), or only themselves."""
     items, total = user_service.list(session, subject, org_id=org_id, limit=limit, offset=offset)
-    return Page(items=[schemas.User.model_validate(u) for u in items], total=total, limit=limit,
-                offset=offset)
+    return Page(
+        items=[schemas.User.model_validate(u) for u in items],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @router.post("/users", status_code=201, response_model=schemas.User, tags=["users"])
@@ -214,8 +245,12 @@ def list_tokens(
 ) -> Page[schemas.Token]:
     """Your API tokens (platform admins see all). Secrets are never shown again."""
     items, total = token_service.list(session, subject, limit, offset)
-    return Page(items=[schemas.Token.model_validate(t) for t in items], total=total, limit=limit,
-                offset=offset)
+    return Page(
+        items=[schemas.Token.model_validate(t) for t in items],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @router.post("/tokens", status_code=201, response_model=schemas.TokenCreated, tags=["tokens"])
@@ -260,9 +295,15 @@ def list_admissions(
     session: Session = Depends(get_session),
 ) -> Page[schemas.Admission]:
     """Applications: all for reviewers, admins and auditors; your own organization's otherwise."""
-    items, total = admission_service.list(session, subject, status=status, limit=limit, offset=offset)
-    return Page(items=[schemas.Admission.model_validate(a) for a in items], total=total, limit=limit,
-                offset=offset)
+    items, total = admission_service.list(
+        session, subject, status=status, limit=limit, offset=offset
+    )
+    return Page(
+        items=[schemas.Admission.model_validate(a) for a in items],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @router.get("/admissions/{admission_id}", response_model=schemas.Admission, tags=["admission"])
@@ -274,7 +315,9 @@ def get_admission(
     return schemas.Admission.model_validate(admission_service.get(session, subject, admission_id))
 
 
-@router.post("/admissions/{admission_id}/approve", response_model=schemas.Admission, tags=["admission"])
+@router.post(
+    "/admissions/{admission_id}/approve", response_model=schemas.Admission, tags=["admission"]
+)
 def approve_admission(
     admission_id: str,
     body: schemas.Decision,
@@ -283,10 +326,13 @@ def approve_admission(
 ) -> schemas.Admission:
     """Approve: the organization becomes active."""
     return schemas.Admission.model_validate(
-        admission_service.decide(session, subject, admission_id, True, body.reason))
+        admission_service.decide(session, subject, admission_id, True, body.reason)
+    )
 
 
-@router.post("/admissions/{admission_id}/reject", response_model=schemas.Admission, tags=["admission"])
+@router.post(
+    "/admissions/{admission_id}/reject", response_model=schemas.Admission, tags=["admission"]
+)
 def reject_admission(
     admission_id: str,
     body: schemas.Decision,
@@ -295,4 +341,5 @@ def reject_admission(
 ) -> schemas.Admission:
     """Reject with a reason: the organization stays out."""
     return schemas.Admission.model_validate(
-        admission_service.decide(session, subject, admission_id, False, body.reason))
+        admission_service.decide(session, subject, admission_id, False, body.reason)
+    )

@@ -10,8 +10,10 @@ from yaosu.identity.subject import Subject
 from yaosu.models.identity import Admission, ApiToken, Organization, User
 
 
-def page(session: Session, stmt: Select, limit: int, offset: int) -> tuple[list, int]:  # type: ignore[type-arg]
-    total = session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+def page(session: Session, stmt: Select, limit: int, offset: int) -> tuple[list, int]:
+    total = session.execute(
+        select(func.count()).select_from(stmt.order_by(None).subquery())
+    ).scalar_one()
     items = list(session.execute(stmt.limit(limit).offset(offset)).scalars().unique())
     return items, int(total)
 
@@ -22,23 +24,34 @@ def get_org(session: Session, org_id: str) -> Organization | None:
 
 
 def org_by_uscc(session: Session, uscc: str) -> Organization | None:
-    return session.execute(select(Organization).where(Organization.uscc == uscc)).scalar_one_or_none()
+    return session.execute(
+        select(Organization).where(Organization.uscc == uscc)
+    ).scalar_one_or_none()
 
 
-def readable_orgs(subject: Subject) -> Select:  # type: ignore[type-arg]
+def readable_orgs(subject: Subject) -> Select:
     """The organization directory is visible to every active member of the platform; pending
     and rejected applicants are visible only to reviewers and admins."""
     stmt = select(Organization)
     if not subject.has_any("platform_admin", "reviewer", "auditor"):
         stmt = stmt.where(
-            or_(Organization.status.in_(("active", "suspended", "exited")), Organization.id == subject.org_id)
+            or_(
+                Organization.status.in_(("active", "suspended", "exited")),
+                Organization.id == subject.org_id,
+            )
         )
     return stmt
 
 
 def list_orgs(
-    session: Session, subject: Subject, kind: str | None, parent_id: str | None, status: str | None,
-    q: str | None, limit: int, offset: int,
+    session: Session,
+    subject: Subject,
+    kind: str | None,
+    parent_id: str | None,
+    status: str | None,
+    q: str | None,
+    limit: int,
+    offset: int,
 ) -> tuple[list[Organization], int]:
     stmt = readable_orgs(subject)
     if kind:
@@ -54,11 +67,13 @@ def list_orgs(
 
 
 def readable_org(session: Session, subject: Subject, org_id: str) -> Organization | None:
-    return session.execute(readable_orgs(subject).where(Organization.id == org_id)).scalar_one_or_none()
+    return session.execute(
+        readable_orgs(subject).where(Organization.id == org_id)
+    ).scalar_one_or_none()
 
 
 # --- users -------------------------------------------------------------------------------------
-def readable_users(subject: Subject) -> Select:  # type: ignore[type-arg]
+def readable_users(subject: Subject) -> Select:
     stmt = select(User)
     if rules.sees_all_users(subject.roles):
         return stmt
@@ -90,26 +105,34 @@ def get_user(session: Session, user_id: str) -> User | None:
 
 # --- tokens ------------------------------------------------------------------------------------
 def token_by_hash(session: Session, digest: str) -> ApiToken | None:
-    return session.execute(select(ApiToken).where(ApiToken.token_hash == digest)).scalar_one_or_none()
+    return session.execute(
+        select(ApiToken).where(ApiToken.token_hash == digest)
+    ).scalar_one_or_none()
 
 
-def readable_tokens(subject: Subject) -> Select:  # type: ignore[type-arg]
+def readable_tokens(subject: Subject) -> Select:
     stmt = select(ApiToken).where(ApiToken.kind == "api")
     if subject.has_any("platform_admin"):
         return stmt
     return stmt.where(ApiToken.user_id == subject.user_id)
 
 
-def list_tokens(session: Session, subject: Subject, limit: int, offset: int) -> tuple[list[ApiToken], int]:
-    return page(session, readable_tokens(subject).order_by(ApiToken.created_at, ApiToken.id), limit, offset)
+def list_tokens(
+    session: Session, subject: Subject, limit: int, offset: int
+) -> tuple[list[ApiToken], int]:
+    return page(
+        session, readable_tokens(subject).order_by(ApiToken.created_at, ApiToken.id), limit, offset
+    )
 
 
 def readable_token(session: Session, subject: Subject, token_id: str) -> ApiToken | None:
-    return session.execute(readable_tokens(subject).where(ApiToken.id == token_id)).scalar_one_or_none()
+    return session.execute(
+        readable_tokens(subject).where(ApiToken.id == token_id)
+    ).scalar_one_or_none()
 
 
 # --- admissions --------------------------------------------------------------------------------
-def readable_admissions(subject: Subject) -> Select:  # type: ignore[type-arg]
+def readable_admissions(subject: Subject) -> Select:
     stmt = select(Admission)
     if subject.has_any("platform_admin", "reviewer", "auditor"):
         return stmt

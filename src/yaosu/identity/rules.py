@@ -97,19 +97,27 @@ def check_org_shape(
     service_types: Iterable[str],
 ) -> None:
     if kind not in ORG_KINDS:
-        raise Invalid(f"Unknown organization kind {kind!r}.", f"未知的机构类型 {kind!r}。",
-                      code="invalid_org_kind", allowed=sorted(ORG_KINDS))
+        raise Invalid(
+            f"Unknown organization kind {kind!r}.",
+            f"未知的机构类型 {kind!r}。",
+            code="invalid_org_kind",
+            allowed=sorted(ORG_KINDS),
+        )
     if kind == "government":
         if gov_level not in GOV_LEVELS:
             raise Invalid(
-                "A government unit needs a level: province, city, district, street, community or grid.",
+                "A government unit needs a level: "
+                "province, city, district, street, community or grid.",
                 "政府部门必须指定层级：省、市、区县、街道、社区或网格。",
                 code="invalid_gov_level",
             )
         if parent_kind is not None:
             if parent_kind != "government" or parent_level is None:
-                raise Invalid("A government unit's parent must be a government unit.",
-                              "政府部门的上级必须是政府部门。", code="invalid_parent")
+                raise Invalid(
+                    "A government unit's parent must be a government unit.",
+                    "政府部门的上级必须是政府部门。",
+                    code="invalid_parent",
+                )
             if GOV_LEVELS.index(parent_level) > GOV_LEVELS.index(gov_level):
                 raise Invalid(
                     f"A {gov_level}-level unit cannot sit under a {parent_level}-level unit.",
@@ -117,25 +125,38 @@ def check_org_shape(
                     code="invalid_parent",
                 )
     elif gov_level is not None:
-        raise Invalid("Only government units have a level.", "只有政府部门有层级。",
-                      code="invalid_gov_level")
+        raise Invalid(
+            "Only government units have a level.", "只有政府部门有层级。", code="invalid_gov_level"
+        )
     unknown = sorted(set(service_types) - set(SERVICE_TYPES))
     if unknown:
-        raise Invalid(f"Unknown service types: {', '.join(unknown)}.",
-                      f"未知的服务类型：{'、'.join(unknown)}。", code="invalid_service_type")
+        raise Invalid(
+            f"Unknown service types: {', '.join(unknown)}.",
+            f"未知的服务类型：{'、'.join(unknown)}。",
+            code="invalid_service_type",
+        )
     if kind == "service_provider" and not list(service_types):
-        raise Invalid("A service provider names at least one service type.",
-                      "第三方服务机构至少需要一种服务类型。", code="invalid_service_type")
+        raise Invalid(
+            "A service provider names at least one service type.",
+            "第三方服务机构至少需要一种服务类型。",
+            code="invalid_service_type",
+        )
 
 
 def check_roles(roles: Iterable[str]) -> list[str]:
     roles = sorted(set(roles))
     unknown = [r for r in roles if r not in ROLES]
     if unknown:
-        raise Invalid(f"Unknown roles: {', '.join(unknown)}.", f"未知的角色：{'、'.join(unknown)}。",
-                      code="invalid_role", allowed=sorted(ROLES))
+        raise Invalid(
+            f"Unknown roles: {', '.join(unknown)}.",
+            f"未知的角色：{'、'.join(unknown)}。",
+            code="invalid_role",
+            allowed=sorted(ROLES),
+        )
     if not roles:
-        raise Invalid("A user needs at least one role.", "用户至少需要一个角色。", code="invalid_role")
+        raise Invalid(
+            "A user needs at least one role.", "用户至少需要一个角色。", code="invalid_role"
+        )
     return roles
 
 
@@ -143,14 +164,23 @@ def check_scopes(requested: Iterable[str], allowed: Iterable[str] = ALL_SCOPES) 
     requested = sorted(set(requested))
     unknown = [s for s in requested if s not in SCOPES]
     if unknown:
-        raise Invalid(f"Unknown scopes: {', '.join(unknown)}.", f"未知的权限范围：{'、'.join(unknown)}。",
-                      code="invalid_scope", allowed=sorted(SCOPES))
+        raise Invalid(
+            f"Unknown scopes: {', '.join(unknown)}.",
+            f"未知的权限范围：{'、'.join(unknown)}。",
+            code="invalid_scope",
+            allowed=sorted(SCOPES),
+        )
     beyond = [s for s in requested if s not in set(allowed)]
     if beyond:
-        raise Forbidden(f"A token cannot carry scopes its creator lacks: {', '.join(beyond)}.",
-                        f"令牌的权限范围不能超出创建者自身：{'、'.join(beyond)}。", code="scope_exceeds")
+        raise Forbidden(
+            f"A token cannot carry scopes its creator lacks: {', '.join(beyond)}.",
+            f"令牌的权限范围不能超出创建者自身：{'、'.join(beyond)}。",
+            code="scope_exceeds",
+        )
     if not requested:
-        raise Invalid("A token needs at least one scope.", "令牌至少需要一个权限范围。", code="invalid_scope")
+        raise Invalid(
+            "A token needs at least one scope.", "令牌至少需要一个权限范围。", code="invalid_scope"
+        )
     return requested
 
 

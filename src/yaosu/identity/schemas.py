@@ -10,11 +10,17 @@ from yaosu.kit.timeutil import UTCDateTime
 class OrgCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200, examples=["示范市公安局"])
     name_en: str | None = Field(default=None, max_length=200)
-    kind: str = Field(description="government, institution, enterprise, operator, "
-                      "service_provider, regulator or individual")
-    gov_level: str | None = Field(default=None, description="province … grid, government units only")
+    kind: str = Field(
+        description="government, institution, enterprise, operator, "
+        "service_provider, regulator or individual"
+    )
+    gov_level: str | None = Field(
+        default=None, description="province … grid, government units only"
+    )
     parent_id: str | None = None
-    uscc: str | None = Field(default=None, description="Unified social credit code 统一社会信用代码")
+    uscc: str | None = Field(
+        default=None, description="Unified social credit code 统一社会信用代码"
+    )
     region_code: str | None = Field(default=None, max_length=12)
     service_types: list[str] = Field(default_factory=list)
 

@@ -55,42 +55,79 @@ class OrganizationService:
             if parent is None:
                 raise not_found("Parent organization", "上级机构", data.parent_id)
         rules.check_org_shape(
-            data.kind, data.gov_level, parent.kind if parent else None,
-            parent.gov_level if parent else None, data.service_types,
+            data.kind,
+            data.gov_level,
+            parent.kind if parent else None,
+            parent.gov_level if parent else None,
+            data.service_types,
         )
-        if data.kind in rules.ADMITTED_KINDS and status == "active" and not subject.is_system \
-                and not subject.has_any("platform_admin"):
-            raise Forbidden("Operators and service providers enter through admission (准入).",
-                            "运营主体和服务机构须通过准入申请加入。", code="admission_required")
+        if (
+            data.kind in rules.ADMITTED_KINDS
+            and status == "active"
+            and not subject.is_system
+            and not subject.has_any("platform_admin")
+        ):
+            raise Forbidden(
+                "Operators and service providers enter through admission (准入).",
+                "运营主体和服务机构须通过准入申请加入。",
+                code="admission_required",
+            )
         self._check_uscc(session, data.kind, data.uscc)
         org_id = new_id()
         org = Organization(
-            id=org_id, name=data.name, name_en=data.name_en, kind=data.kind, gov_level=data.gov_level,
-            parent_id=data.parent_id, uscc=data.uscc, region_code=data.region_code,
-            service_types=sorted(set(data.service_types)), status=status, did=did_for(org_id),
+            id=org_id,
+            name=data.name,
+            name_en=data.name_en,
+            kind=data.kind,
+            gov_level=data.gov_level,
+            parent_id=data.parent_id,
+            uscc=data.uscc,
+            region_code=data.region_code,
+            service_types=sorted(set(data.service_types)),
+            status=status,
+            did=did_for(org_id),
         )
         session.add(org)
         private, public = new_ed25519()
-        session.add(OrgKey(org_id=org_id, public_key=public,
-                           sealed_private=seal(get_node_key(), private_bytes(private), _key_context(org_id))))
+        session.add(
+            OrgKey(
+                org_id=org_id,
+                public_key=public,
+                sealed_private=seal(get_node_key(), private_bytes(private), _key_context(org_id)),
+            )
+        )
         session.flush()
-        ledger_service.record(session, "identity.org_created", subject.actor, [org_id],
-                              schemas.Org.model_validate(org).model_dump(mode="json"))
+        ledger_service.record(
+            session,
+            "identity.org_created",
+            subject.actor,
+            [org_id],
+            schemas.Org.model_validate(org).model_dump(mode="json"),
+        )
         return org
 
     def _check_uscc(self, session: Session, kind: str, uscc: str | None) -> None:
         if uscc is None:
             if kind in rules.USCC_REQUIRED:
-                raise Invalid("This kind of organization needs a unified social credit code.",
-                              "该类机构必须填写统一社会信用代码。", code="uscc_required")
+                raise Invalid(
+                    "This kind of organization needs a unified social credit code.",
+                    "该类机构必须填写统一社会信用代码。",
+                    code="uscc_required",
+                )
             return
         problem = uscc_problem(uscc)
         if problem:
-            raise Invalid(f"Unified social credit code {uscc!r} is malformed: {problem}.",
-                          f"统一社会信用代码 {uscc!r} 格式错误：{problem}。", code="uscc_invalid")
+            raise Invalid(
+                f"Unified social credit code {uscc!r} is malformed: {problem}.",
+                f"统一社会信用代码 {uscc!r} 格式错误：{problem}。",
+                code="uscc_invalid",
+            )
         if repo.org_by_uscc(session, uscc) is not None:
-            raise Conflict(f"An organization with USCC {uscc} is already registered.",
-                           f"统一社会信用代码 {uscc} 已被注册。", code="uscc_taken")
+            raise Conflict(
+                f"An organization with USCC {uscc} is already registered.",
+                f"统一社会信用代码 {uscc} 已被注册。",
+                code="uscc_taken",
+            )
 
     def get(self, session: Session, subject: Subject, org_id: str) -> Organization:
         org = repo.readable_org(session, subject, org_id)
@@ -98,26 +135,46 @@ class OrganizationService:
             raise not_found("Organization", "机构", org_id)
         return org
 
-    def list(self, session: Session, subject: Subject, *, kind: str | None = None,
-             parent_id: str | None = None, status: str | None = None, q: str | None = None,
-             limit: int = 50, offset: int = 0) -> tuple[list[Organization], int]:
+    def list(
+        self,
+        session: Session,
+        subject: Subject,
+        *,
+        kind: str | None = None,
+        parent_id: str | None = None,
+        status: str | None = None,
+        q: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[Organization], int]:
         return repo.list_orgs(session, subject, kind, parent_id, status, q, limit, offset)
 
-    def change_status(self, session: Session, subject: Subject, org_id: str, target: str,
-                      reason: str) -> Organization:
+    def change_status(
+        self, session: Session, subject: Subject, org_id: str, target: str, reason: str
+    ) -> Organization:
         """Suspend, resume or record the exit of an organization."""
         org = self.get(session, subject, org_id)
         if org.id == subject.org_id:
-            raise Forbidden("You cannot change your own organization's status.",
-                            "不能变更本机构自身的状态。", code="own_org")
+            raise Forbidden(
+                "You cannot change your own organization's status.",
+                "不能变更本机构自身的状态。",
+                code="own_org",
+            )
         rules.check_transition(rules.ORG_TRANSITIONS, "organization", "机构", org.status, target)
         before = org.status
         org.status = target
         org.updated_at = utcnow()
         session.flush()
-        verb = {"suspended": "org_suspended", "active": "org_resumed", "exited": "org_exited"}[target]
-        ledger_service.record(session, f"identity.{verb}", subject.actor, [org.id],
-                              {"from": before, "to": target, "reason": reason})
+        verb = {"suspended": "org_suspended", "active": "org_resumed", "exited": "org_exited"}[
+            target
+        ]
+        ledger_service.record(
+            session,
+            f"identity.{verb}",
+            subject.actor,
+            [org.id],
+            {"from": before, "to": target, "reason": reason},
+        )
         return org
 
     def active_key(self, org: Organization) -> OrgKey:
@@ -129,16 +186,23 @@ class OrganizationService:
         if org is None:
             raise not_found("Organization", "机构", org_id)
         key = self.active_key(org)
-        return ed25519_from_private(unseal(get_node_key(), key.sealed_private, _key_context(org_id)))
+        return ed25519_from_private(
+            unseal(get_node_key(), key.sealed_private, _key_context(org_id))
+        )
 
     def did_document(self, session: Session, org_id: str) -> dict[str, Any]:
         org = repo.get_org(session, org_id)
         if org is None or org.status in ("pending", "rejected"):
             raise not_found("Organization", "机构", org_id)
         methods = [
-            {"id": f"{org.did}#{k.id}", "type": "Multikey", "controller": org.did,
-             "publicKeyMultibase": ed25519_multibase(k.public_key)}
-            for k in org.keys if k.revoked_at is None
+            {
+                "id": f"{org.did}#{k.id}",
+                "type": "Multikey",
+                "controller": org.did,
+                "publicKeyMultibase": ed25519_multibase(k.public_key),
+            }
+            for k in org.keys
+            if k.revoked_at is None
         ]
         refs = [m["id"] for m in methods]
         return {
@@ -156,29 +220,52 @@ class UserService:
         org = repo.get_org(session, data.org_id)
         if org is None:
             raise not_found("Organization", "机构", data.org_id)
-        if not subject.is_system and not rules.may_manage_users_of(subject.roles, subject.org_id, org.id):
-            raise Forbidden("Only a platform admin, or the unit's chief data officer, may add its users.",
-                            "只有平台管理员或本单位首席数据官可以添加用户。", code="cannot_manage_users")
+        if not subject.is_system and not rules.may_manage_users_of(
+            subject.roles, subject.org_id, org.id
+        ):
+            raise Forbidden(
+                "Only a platform admin, or the unit's chief data officer, may add its users.",
+                "只有平台管理员或本单位首席数据官可以添加用户。",
+                code="cannot_manage_users",
+            )
         roles = rules.check_roles(data.roles)
         if PRIVILEGED_ROLES & set(roles) and not subject.has_any("platform_admin"):
-            raise Forbidden("Only a platform admin grants admin, reviewer or auditor roles.",
-                            "只有平台管理员可以授予管理员、审核员或审计员角色。", code="role_not_grantable")
+            raise Forbidden(
+                "Only a platform admin grants admin, reviewer or auditor roles.",
+                "只有平台管理员可以授予管理员、审核员或审计员角色。",
+                code="role_not_grantable",
+            )
         if repo.user_by_username(session, data.username) is not None:
-            raise Conflict(f"The username {data.username!r} is taken.", f"用户名 {data.username!r} 已被占用。",
-                           code="username_taken")
+            raise Conflict(
+                f"The username {data.username!r} is taken.",
+                f"用户名 {data.username!r} 已被占用。",
+                code="username_taken",
+            )
         user = User(
-            id=new_id(), org_id=org.id, username=data.username, display_name=data.display_name,
-            email=data.email, password_hash=hash_password(data.password, get_settings().argon2_fast),
+            id=new_id(),
+            org_id=org.id,
+            username=data.username,
+            display_name=data.display_name,
+            email=data.email,
+            password_hash=hash_password(data.password, get_settings().argon2_fast),
             roles=[UserRole(role=r) for r in roles],
         )
         session.add(user)
         try:
             session.flush()
         except IntegrityError as exc:  # a concurrent insert of the same username
-            raise Conflict(f"The username {data.username!r} is taken.", f"用户名 {data.username!r} 已被占用。",
-                           code="username_taken") from exc
-        ledger_service.record(session, "identity.user_created", subject.actor, [user.id, org.id],
-                              {"username": user.username, "org": org.id, "roles": roles})
+            raise Conflict(
+                f"The username {data.username!r} is taken.",
+                f"用户名 {data.username!r} 已被占用。",
+                code="username_taken",
+            ) from exc
+        ledger_service.record(
+            session,
+            "identity.user_created",
+            subject.actor,
+            [user.id, org.id],
+            {"username": user.username, "org": org.id, "roles": roles},
+        )
         return user
 
     def get(self, session: Session, subject: Subject, user_id: str) -> User:
@@ -187,71 +274,135 @@ class UserService:
             raise not_found("User", "用户", user_id)
         return user
 
-    def list(self, session: Session, subject: Subject, *, org_id: str | None = None,
-             limit: int = 50, offset: int = 0) -> tuple[list[User], int]:
+    def list(
+        self,
+        session: Session,
+        subject: Subject,
+        *,
+        org_id: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[User], int]:
         return repo.list_users(session, subject, org_id, limit, offset)
 
     def deactivate(self, session: Session, subject: Subject, user_id: str) -> User:
         """Disable a user and revoke every token they hold."""
         user = self.get(session, subject, user_id)
-        if not subject.is_system and not rules.may_manage_users_of(subject.roles, subject.org_id, user.org_id):
-            raise Forbidden("Only a platform admin, or the unit's chief data officer, may disable its users.",
-                            "只有平台管理员或本单位首席数据官可以停用用户。", code="cannot_manage_users")
+        if not subject.is_system and not rules.may_manage_users_of(
+            subject.roles, subject.org_id, user.org_id
+        ):
+            raise Forbidden(
+                "Only a platform admin, or the unit's chief data officer, may disable its users.",
+                "只有平台管理员或本单位首席数据官可以停用用户。",
+                code="cannot_manage_users",
+            )
         if user.id == subject.user_id:
-            raise Forbidden("You cannot disable your own account.", "不能停用自己的账号。", code="own_account")
+            raise Forbidden(
+                "You cannot disable your own account.", "不能停用自己的账号。", code="own_account"
+            )
         if not user.is_active:
-            raise Conflict("The user is already disabled.", "该用户已停用。", code="already_disabled")
+            raise Conflict(
+                "The user is already disabled.", "该用户已停用。", code="already_disabled"
+            )
         user.is_active = False
         now = utcnow()
-        for token in session.query(ApiToken).filter(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)):
+        for token in session.query(ApiToken).filter(
+            ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)
+        ):
             token.revoked_at = now
         session.flush()
-        ledger_service.record(session, "identity.user_deactivated", subject.actor, [user.id, user.org_id], {})
+        ledger_service.record(
+            session, "identity.user_deactivated", subject.actor, [user.id, user.org_id], {}
+        )
         return user
 
 
 class TokenService:
     PREFIX = "ys"
 
-    def _issue(self, session: Session, user: User, kind: str, name: str, scopes: list[str],
-               ttl: timedelta, actor: Subject | None) -> tuple[ApiToken, str]:
+    def _issue(
+        self,
+        session: Session,
+        user: User,
+        kind: str,
+        name: str,
+        scopes: list[str],
+        ttl: timedelta,
+        actor: Subject | None,
+    ) -> tuple[ApiToken, str]:
         secret = new_token_secret(self.PREFIX)
         token = ApiToken(
-            id=new_id(), user_id=user.id, name=name, kind=kind, token_hash=token_digest(secret),
-            prefix=secret[:10], scopes=scopes, expires_at=utcnow() + ttl,
+            id=new_id(),
+            user_id=user.id,
+            name=name,
+            kind=kind,
+            token_hash=token_digest(secret),
+            prefix=secret[:10],
+            scopes=scopes,
+            expires_at=utcnow() + ttl,
         )
         session.add(token)
         session.flush()
-        actor_ = actor.actor if actor else Subject(
-            user.id, user.username, user.org_id, user.org.status, frozenset(), frozenset(), via="login").actor
-        ledger_service.record(session, "identity.token_issued", actor_, [token.id, user.id],
-                              {"kind": kind, "name": name, "scopes": scopes,
-                               "expires_at": token.expires_at.isoformat()})
+        actor_ = (
+            actor.actor
+            if actor
+            else Subject(
+                user.id,
+                user.username,
+                user.org_id,
+                user.org.status,
+                frozenset(),
+                frozenset(),
+                via="login",
+            ).actor
+        )
+        ledger_service.record(
+            session,
+            "identity.token_issued",
+            actor_,
+            [token.id, user.id],
+            {
+                "kind": kind,
+                "name": name,
+                "scopes": scopes,
+                "expires_at": token.expires_at.isoformat(),
+            },
+        )
         return token, secret
 
-    def create(self, session: Session, subject: Subject, data: schemas.TokenCreate) -> tuple[ApiToken, str]:
+    def create(
+        self, session: Session, subject: Subject, data: schemas.TokenCreate
+    ) -> tuple[ApiToken, str]:
         """A personal API token; its scopes cannot exceed the caller's own."""
         if subject.user_id is None:
-            raise Forbidden("The system has no user to own a token; pass --user.",
-                            "系统身份不能持有令牌，请指定用户。", code="no_user")
+            raise Forbidden(
+                "The system has no user to own a token; pass --user.",
+                "系统身份不能持有令牌，请指定用户。",
+                code="no_user",
+            )
         user = repo.get_user(session, subject.user_id)
         assert user is not None
         scopes = rules.check_scopes(data.scopes, subject.scopes)
-        return self._issue(session, user, "api", data.name, scopes,
-                           timedelta(days=data.expires_in_days), subject)
+        return self._issue(
+            session, user, "api", data.name, scopes, timedelta(days=data.expires_in_days), subject
+        )
 
-    def create_for(self, session: Session, subject: Subject, username: str, data: schemas.TokenCreate
-                   ) -> tuple[ApiToken, str]:
+    def create_for(
+        self, session: Session, subject: Subject, username: str, data: schemas.TokenCreate
+    ) -> tuple[ApiToken, str]:
         """Admin/CLI path: a token for a named user."""
         user = repo.user_by_username(session, username)
         if user is None:
             raise not_found("User", "用户", username)
         as_user = self.subject_of(user, rules.ALL_SCOPES, None, via=subject.via)
         scopes = rules.check_scopes(data.scopes, as_user.scopes)
-        return self._issue(session, user, "api", data.name, scopes, timedelta(days=data.expires_in_days), subject)
+        return self._issue(
+            session, user, "api", data.name, scopes, timedelta(days=data.expires_in_days), subject
+        )
 
-    def list(self, session: Session, subject: Subject, limit: int = 50, offset: int = 0
-             ) -> tuple[list[ApiToken], int]:
+    def list(
+        self, session: Session, subject: Subject, limit: int = 50, offset: int = 0
+    ) -> tuple[list[ApiToken], int]:
         return repo.list_tokens(session, subject, limit, offset)
 
     def revoke(self, session: Session, subject: Subject, token_id: str) -> ApiToken:
@@ -259,10 +410,14 @@ class TokenService:
         if token is None:
             raise not_found("Token", "令牌", token_id)
         if token.revoked_at is not None:
-            raise Conflict("The token is already revoked.", "该令牌已被吊销。", code="already_revoked")
+            raise Conflict(
+                "The token is already revoked.", "该令牌已被吊销。", code="already_revoked"
+            )
         token.revoked_at = utcnow()
         session.flush()
-        ledger_service.record(session, "identity.token_revoked", subject.actor, [token.id, token.user_id], {})
+        ledger_service.record(
+            session, "identity.token_revoked", subject.actor, [token.id, token.user_id], {}
+        )
         return token
 
     def end_session(self, session: Session, subject: Subject) -> None:
@@ -272,27 +427,45 @@ class TokenService:
         if token is not None and token.revoked_at is None:
             token.revoked_at = utcnow()
             session.flush()
-            ledger_service.record(session, "identity.token_revoked", subject.actor,
-                                  [token.id, token.user_id], {"reason": "logout"})
+            ledger_service.record(
+                session,
+                "identity.token_revoked",
+                subject.actor,
+                [token.id, token.user_id],
+                {"reason": "logout"},
+            )
 
     @staticmethod
     def subject_of(user: User, scopes: frozenset[str], token_id: str | None, via: str) -> Subject:
-        return Subject(user_id=user.id, username=user.username, org_id=user.org_id,
-                       org_status=user.org.status, roles=frozenset(user.role_names),
-                       scopes=frozenset(scopes), token_id=token_id, via=via)
+        return Subject(
+            user_id=user.id,
+            username=user.username,
+            org_id=user.org_id,
+            org_status=user.org.status,
+            roles=frozenset(user.role_names),
+            scopes=frozenset(scopes),
+            token_id=token_id,
+            via=via,
+        )
 
     def resolve(self, session: Session, secret: str, via: str = "api") -> Subject:
         """Who holds this bearer token, or a precise refusal."""
         token = repo.token_by_hash(session, token_digest(secret))
         if token is None:
-            raise Unauthenticated("The token is not recognised.", "令牌无效。", code="token_invalid")
+            raise Unauthenticated(
+                "The token is not recognised.", "令牌无效。", code="token_invalid"
+            )
         if token.revoked_at is not None:
-            raise Unauthenticated("The token has been revoked.", "令牌已被吊销。", code="token_revoked")
+            raise Unauthenticated(
+                "The token has been revoked.", "令牌已被吊销。", code="token_revoked"
+            )
         if aware(token.expires_at) <= utcnow():
             raise Unauthenticated("The token has expired.", "令牌已过期。", code="token_expired")
         user = token.user
         if not user.is_active:
-            raise Unauthenticated("The account is disabled.", "账号已停用。", code="account_disabled")
+            raise Unauthenticated(
+                "The account is disabled.", "账号已停用。", code="account_disabled"
+            )
         return self.subject_of(user, frozenset(token.scopes), token.id, via)
 
 
@@ -302,45 +475,92 @@ class AuthService:
         # Verify against a dummy hash when the user is unknown, so timing does not reveal it.
         stored = user.password_hash if user else _DUMMY_HASH
         if not verify_password(stored, password) or user is None:
-            raise Unauthenticated("Wrong username or password.", "用户名或密码错误。",
-                                  code="invalid_credentials")
+            raise Unauthenticated(
+                "Wrong username or password.", "用户名或密码错误。", code="invalid_credentials"
+            )
         if not user.is_active:
-            raise Unauthenticated("The account is disabled.", "账号已停用。", code="account_disabled")
+            raise Unauthenticated(
+                "The account is disabled.", "账号已停用。", code="account_disabled"
+            )
         if user.org.status in ("suspended", "exited"):
-            raise Forbidden(f"Your organization is {user.org.status}; it can do nothing on the platform.",
-                            f"您所在机构状态为 {user.org.status}，不能使用平台。", code=f"org_{user.org.status}")
+            raise Forbidden(
+                f"Your organization is {user.org.status}; it can do nothing on the platform.",
+                f"您所在机构状态为 {user.org.status}，不能使用平台。",
+                code=f"org_{user.org.status}",
+            )
         return user
 
-    def login(self, session: Session, username: str, password: str, scopes: list[str] | None,
-              kind: str = "login") -> tuple[ApiToken, str]:
+    def login(
+        self,
+        session: Session,
+        username: str,
+        password: str,
+        scopes: list[str] | None,
+        kind: str = "login",
+    ) -> tuple[ApiToken, str]:
         user = self.authenticate(session, username, password)
         granted = rules.check_scopes(scopes) if scopes else sorted(rules.ALL_SCOPES)
         user.last_login_at = utcnow()
         ttl = get_settings().session_ttl if kind == "session" else get_settings().access_token_ttl
-        return token_service._issue(session, user, kind, kind, granted, timedelta(seconds=ttl), None)
+        return token_service._issue(
+            session, user, kind, kind, granted, timedelta(seconds=ttl), None
+        )
 
 
 class AdmissionService:
     def apply(self, session: Session, data: schemas.AdmissionCreate) -> Admission:
         """Create the applicant organization (pending), its contact user, and the application."""
         if data.requested_kind not in rules.ADMITTED_KINDS:
-            raise Invalid("Admission is for operators and service providers only.",
-                          "准入申请仅适用于运营主体和第三方服务机构。", code="invalid_admission_kind")
+            raise Invalid(
+                "Admission is for operators and service providers only.",
+                "准入申请仅适用于运营主体和第三方服务机构。",
+                code="invalid_admission_kind",
+            )
         applicant = Subject.system(via="admission")
-        org = org_service.create(session, applicant, schemas.OrgCreate(
-            name=data.org_name, name_en=data.org_name_en, kind=data.requested_kind, uscc=data.uscc,
-            service_types=data.service_types), status="pending")
-        user = user_service.create(session, applicant, schemas.UserCreate(
-            username=data.contact_username, display_name=data.contact_display_name,
-            email=data.contact_email, password=data.contact_password, org_id=org.id, roles=["cdo"]))
-        admission = Admission(id=new_id(), org_id=org.id, requested_kind=data.requested_kind,
-                              service_types=sorted(set(data.service_types)), statement=data.statement,
-                              status="submitted")
+        org = org_service.create(
+            session,
+            applicant,
+            schemas.OrgCreate(
+                name=data.org_name,
+                name_en=data.org_name_en,
+                kind=data.requested_kind,
+                uscc=data.uscc,
+                service_types=data.service_types,
+            ),
+            status="pending",
+        )
+        user = user_service.create(
+            session,
+            applicant,
+            schemas.UserCreate(
+                username=data.contact_username,
+                display_name=data.contact_display_name,
+                email=data.contact_email,
+                password=data.contact_password,
+                org_id=org.id,
+                roles=["cdo"],
+            ),
+        )
+        admission = Admission(
+            id=new_id(),
+            org_id=org.id,
+            requested_kind=data.requested_kind,
+            service_types=sorted(set(data.service_types)),
+            statement=data.statement,
+            status="submitted",
+        )
         session.add(admission)
         session.flush()
-        actor = Subject(user.id, user.username, org.id, "pending", frozenset({"cdo"}), frozenset()).actor
-        ledger_service.record(session, "identity.admission_submitted", actor, [admission.id, org.id],
-                              schemas.Admission.model_validate(admission).model_dump(mode="json"))
+        actor = Subject(
+            user.id, user.username, org.id, "pending", frozenset({"cdo"}), frozenset()
+        ).actor
+        ledger_service.record(
+            session,
+            "identity.admission_submitted",
+            actor,
+            [admission.id, org.id],
+            schemas.Admission.model_validate(admission).model_dump(mode="json"),
+        )
         return admission
 
     def get(self, session: Session, subject: Subject, admission_id: str) -> Admission:
@@ -349,29 +569,56 @@ class AdmissionService:
             raise not_found("Admission", "准入申请", admission_id)
         return found
 
-    def list(self, session: Session, subject: Subject, *, status: str | None = None,
-             limit: int = 50, offset: int = 0) -> tuple[list[Admission], int]:
+    def list(
+        self,
+        session: Session,
+        subject: Subject,
+        *,
+        status: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[Admission], int]:
         return repo.list_admissions(session, subject, status, limit, offset)
 
-    def decide(self, session: Session, subject: Subject, admission_id: str, approve: bool,
-               reason: str | None) -> Admission:
+    def decide(
+        self,
+        session: Session,
+        subject: Subject,
+        admission_id: str,
+        approve: bool,
+        reason: str | None,
+    ) -> Admission:
         admission = self.get(session, subject, admission_id)
         target = "approved" if approve else "rejected"
         if not approve and not reason:
-            raise Invalid("A rejection needs a reason.", "驳回必须说明理由。", code="reason_required")
-        rules.check_transition(rules.ADMISSION_TRANSITIONS, "admission", "准入申请", admission.status, target)
+            raise Invalid(
+                "A rejection needs a reason.", "驳回必须说明理由。", code="reason_required"
+            )
+        rules.check_transition(
+            rules.ADMISSION_TRANSITIONS, "admission", "准入申请", admission.status, target
+        )
         admission.status = target
         admission.decided_at = utcnow()
         admission.decided_by = subject.user_id
         admission.reason = reason
         org = admission.org
-        rules.check_transition(rules.ORG_TRANSITIONS, "organization", "机构", org.status,
-                               "active" if approve else "rejected")
+        rules.check_transition(
+            rules.ORG_TRANSITIONS,
+            "organization",
+            "机构",
+            org.status,
+            "active" if approve else "rejected",
+        )
         org.status = "active" if approve else "rejected"
         org.updated_at = utcnow()
         session.flush()
-        ledger_service.record(session, f"identity.admission_{target}", subject.actor,
-                              [admission.id, org.id], {"reason": reason})
+        ledger_service.record(
+            session,
+            f"identity.admission_{target}",
+            subject.actor,
+            [admission.id, org.id],
+            {"reason": reason},
+        )
         return admission
 
 

@@ -68,16 +68,21 @@ def issue_checkpoint(
 @router.get("/key", response_class=PlainTextResponse)
 def key(_: None = Depends(PUBLIC), session: Session = Depends(get_session)) -> Response:
     """The note verifier key: ``<name>+<hex key id>+<base64(0x01 ‖ Ed25519 public key)>``."""
-    return PlainTextResponse(ledger_service.verifier_key(session) + "\n",
-                             headers={"Cache-Control": "public, max-age=3600"})
+    return PlainTextResponse(
+        ledger_service.verifier_key(session) + "\n",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
 
 
 @router.get("/entries/{index}")
-def entry(index: int, _: None = Depends(PUBLIC), session: Session = Depends(get_session)) -> Response:
+def entry(
+    index: int, _: None = Depends(PUBLIC), session: Session = Depends(get_session)
+) -> Response:
     """The exact entry bytes that were hashed into the leaf (canonical JSON)."""
     found = ledger_service.entry(session, index)
-    return Response(bytes(found.entry), media_type="application/json",
-                    headers={"Cache-Control": IMMUTABLE})
+    return Response(
+        bytes(found.entry), media_type="application/json", headers={"Cache-Control": IMMUTABLE}
+    )
 
 
 @router.get("/proof/inclusion", response_model=InclusionProof)
@@ -90,9 +95,12 @@ def inclusion(
     """Inclusion proof of entry ``index`` in the tree of ``size`` entries (RFC 9162 §2.1.3)."""
     proof = ledger_service.inclusion_proof(session, index, size)
     leaf = leaf_hash(bytes(ledger_service.entry(session, index).entry))
-    body = InclusionProof(index=index, size=size, leaf_hash=_b64(leaf), proof=[_b64(p) for p in proof])
-    return Response(body.model_dump_json(), media_type="application/json",
-                    headers={"Cache-Control": IMMUTABLE})
+    body = InclusionProof(
+        index=index, size=size, leaf_hash=_b64(leaf), proof=[_b64(p) for p in proof]
+    )
+    return Response(
+        body.model_dump_json(), media_type="application/json", headers={"Cache-Control": IMMUTABLE}
+    )
 
 
 @router.get("/proof/consistency", responses={200: {"model": ConsistencyProof}})
@@ -105,7 +113,11 @@ def consistency(
     """Consistency proof between tree sizes ``from`` and ``to`` (RFC 9162 §2.1.4)."""
     proof = ledger_service.consistency_proof(session, from_, to)
     body = ConsistencyProof(from_=from_, to=to, proof=[_b64(p) for p in proof])
-    return Response(body.model_dump_json(by_alias=True), media_type="application/json", headers={"Cache-Control": IMMUTABLE})
+    return Response(
+        body.model_dump_json(by_alias=True),
+        media_type="application/json",
+        headers={"Cache-Control": IMMUTABLE},
+    )
 
 
 @router.get("/trail/{subject_id}", response_model=Page[TrailEntry])

@@ -46,7 +46,9 @@ def fetch_nodes(session: Session, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
     by_level: dict[int, list[int]] = {}
     for level, idx in ids:
         by_level.setdefault(level, []).append(idx)
-    cond = or_(*(and_(LedgerNode.level == lv, LedgerNode.idx.in_(ix)) for lv, ix in by_level.items()))
+    cond = or_(
+        *(and_(LedgerNode.level == lv, LedgerNode.idx.in_(ix)) for lv, ix in by_level.items())
+    )
     rows = session.execute(select(LedgerNode.level, LedgerNode.idx, LedgerNode.hash).where(cond))
     return {(lv, ix): bytes(h) for lv, ix, h in rows}
 
@@ -135,7 +137,9 @@ def checkpoints(session: Session) -> list[LedgerCheckpoint]:
     return list(session.execute(select(LedgerCheckpoint).order_by(LedgerCheckpoint.size)).scalars())
 
 
-def add_checkpoint(session: Session, size_: int, root: bytes, note: str, at: datetime) -> LedgerCheckpoint:
+def add_checkpoint(
+    session: Session, size_: int, root: bytes, note: str, at: datetime
+) -> LedgerCheckpoint:
     cp = LedgerCheckpoint(size=size_, root=root, note=note, created_at=at)
     session.add(cp)
     session.flush()

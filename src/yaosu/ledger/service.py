@@ -77,7 +77,9 @@ class LedgerService:
         found = repo.fetch_nodes(session, ids)
         missing = [i for i in ids if i not in found]
         if missing:
-            raise RuntimeError(f"ledger nodes missing for size {size}: {missing}; run `yaosu ledger verify`")
+            raise RuntimeError(
+                f"ledger nodes missing for size {size}: {missing}; run `yaosu ledger verify`"
+            )
         return found
 
     # --- reads -----------------------------------------------------------------------------
@@ -90,32 +92,46 @@ class LedgerService:
     def entry(self, session: Session, index: int) -> LedgerEntry:
         found = repo.entry(session, index)
         if found is None:
-            raise NotFound(f"Ledger entry {index} does not exist.", f"账本条目 {index} 不存在。",
-                           code="ledger_entry_not_found")
+            raise NotFound(
+                f"Ledger entry {index} does not exist.",
+                f"账本条目 {index} 不存在。",
+                code="ledger_entry_not_found",
+            )
         return found
 
-    def trail(self, session: Session, subject_id: str, limit: int, offset: int) -> tuple[list[LedgerEntry], int]:
+    def trail(
+        self, session: Session, subject_id: str, limit: int, offset: int
+    ) -> tuple[list[LedgerEntry], int]:
         return repo.entries_by_subject(session, subject_id, limit, offset)
 
     def inclusion_proof(self, session: Session, index: int, size: int) -> list[bytes]:
         self._check_size(session, size)
         if not 0 <= index < size:
-            raise Invalid(f"Index {index} is outside a tree of size {size}.",
-                          f"索引 {index} 超出大小为 {size} 的树。", code="ledger_bad_index")
+            raise Invalid(
+                f"Index {index} is outside a tree of size {size}.",
+                f"索引 {index} 超出大小为 {size} 的树。",
+                code="ledger_bad_index",
+            )
         return merkle.inclusion_proof(index, size, lambda ids: repo.fetch_nodes(session, ids))
 
     def consistency_proof(self, session: Session, old: int, new: int) -> list[bytes]:
         self._check_size(session, new)
         if not 1 <= old <= new:
-            raise Invalid(f"Cannot prove consistency from size {old} to size {new}.",
-                          f"无法证明从大小 {old} 到 {new} 的一致性。", code="ledger_bad_range")
+            raise Invalid(
+                f"Cannot prove consistency from size {old} to size {new}.",
+                f"无法证明从大小 {old} 到 {new} 的一致性。",
+                code="ledger_bad_range",
+            )
         return merkle.consistency_proof(old, new, lambda ids: repo.fetch_nodes(session, ids))
 
     def _check_size(self, session: Session, size: int) -> None:
         current = repo.size(session)
         if size < 1 or size > current:
-            raise Invalid(f"Tree size {size} is not between 1 and the log size {current}.",
-                          f"树大小 {size} 不在 1 到日志大小 {current} 之间。", code="ledger_bad_size")
+            raise Invalid(
+                f"Tree size {size} is not between 1 and the log size {current}.",
+                f"树大小 {size} 不在 1 到日志大小 {current} 之间。",
+                code="ledger_bad_size",
+            )
 
     # --- keys and checkpoints ----------------------------------------------------------------
     def _key(self, session: Session) -> tuple[str, Ed25519PrivateKey, bytes]:
@@ -145,7 +161,9 @@ class LedgerService:
         name, private, _ = self._key(session)
         root = self.root(session, size)
         body = note.format_checkpoint(self.origin(), size, root)
-        return repo.add_checkpoint(session, size, root, note.sign_note(body, name, private), utcnow())
+        return repo.add_checkpoint(
+            session, size, root, note.sign_note(body, name, private), utcnow()
+        )
 
     def latest_checkpoint(self, session: Session) -> LedgerCheckpoint:
         cp = repo.latest_checkpoint(session)
@@ -167,24 +185,31 @@ class LedgerService:
         expected = 0
         pending: list[tuple[int, int, bytes]] = []
 
-        def fail(idx: int, msg: str) -> None:
-            if report.first_bad_index is None or idx < report.first_bad_index:
-                report.first_bad_index = idx
+        # Exact findings (a leaf or a missing entry) outrank an interior node, which outranks a
+        # checkpoint that only bounds the damage to a range.
+        found: dict[int, int] = {}
+
+        def fail(idx: int, msg: str, rank: int = 0) -> None:
             report.ok = False
             report.problems.append(msg)
+            found[rank] = min(idx, found.get(rank, idx))
 
         def flush_nodes() -> None:
             by_level: dict[int, list[tuple[int, bytes]]] = {}
             for level, nidx, h in pending:
                 by_level.setdefault(level, []).append((nidx, h))
-            for level, items in by_level.items():
+            for level, items in sorted(by_level.items()):
                 stored = repo.nodes_in_range(session, level, items[0][0], items[-1][0])
                 for nidx, h in items:
                     got = stored.get(nidx)
                     if got != h:
                         first_leaf = nidx << level
                         what = "missing" if got is None else "does not match the entries"
-                        fail(first_leaf, f"node ({level},{nidx}) {what} (covers leaf {first_leaf})")
+                        fail(
+                            first_leaf,
+                            f"node ({level},{nidx}) {what} (covers leaf {first_leaf})",
+                            0 if level == 0 else 1,
+                        )
             pending.clear()
 
         for idx, data in repo.iter_entries(session):
@@ -199,8 +224,6 @@ class LedgerService:
                 flush_nodes()
             if progress is not None:
                 progress(expected, size)  # type: ignore[operator]
-            if report.first_bad_index is not None:
-                break
         flush_nodes()
         if report.ok and expected != size:
             fail(expected, f"the head says {size} entries but {expected} are stored")
@@ -214,22 +237,42 @@ class LedgerService:
                 body, _ = note.open_note(cp.note, [verifier])
                 parsed = note.parse_checkpoint(body)
             except ValueError as exc:
-                fail(max(cp_size - 1, 0), f"checkpoint {cp_size}: signature or format invalid ({exc})")
+                fail(
+                    max(cp_size - 1, 0),
+                    f"checkpoint {cp_size}: signature or format invalid ({exc})",
+                    2,
+                )
                 continue
             if parsed.size != cp_size or parsed.root != bytes(cp.root):
-                fail(max(cp_size - 1, 0), f"checkpoint {cp_size}: stored fields differ from its signed note")
+                fail(
+                    max(cp_size - 1, 0),
+                    f"checkpoint {cp_size}: stored fields differ from its signed note",
+                    2,
+                )
             recomputed = roots.get(cp_size)
             if recomputed is not None and recomputed != parsed.root:
                 lo = previous.size if previous else 0
-                fail(lo, f"checkpoint {cp_size}: signed root does not match entries; "
-                         f"the change lies in entries {lo}..{cp_size - 1}")
+                fail(
+                    lo,
+                    f"checkpoint {cp_size}: signed root does not match entries; "
+                    f"the change lies in entries {lo}..{cp_size - 1}",
+                    2,
+                )
             if previous is not None and previous.size > 0 and recomputed is not None and report.ok:
                 proof = self.consistency_proof(session, previous.size, cp_size)
                 try:
-                    merkle.verify_consistency(previous.size, cp_size, proof, bytes(previous.root), parsed.root)
+                    merkle.verify_consistency(
+                        previous.size, cp_size, proof, bytes(previous.root), parsed.root
+                    )
                 except ValueError as exc:
-                    fail(previous.size, f"checkpoints {previous.size}→{cp_size} are not consistent ({exc})")
+                    fail(
+                        previous.size,
+                        f"checkpoints {previous.size}→{cp_size} are not consistent ({exc})",
+                        2,
+                    )
             previous = cp
+        if found:
+            report.first_bad_index = found[min(found)]
         return report
 
 

@@ -1,12 +1,12 @@
-"""Alembic environment: the only way Yaosu's schema is made, on SQLite (batch mode) and PostgreSQL."""
+"""Alembic environment: the only way the schema is made, on SQLite (batch mode) and PostgreSQL."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import Connection
 
-from yaosu.db.engine import make_engine
 from yaosu.config import get_settings
+from yaosu.db.engine import make_engine
 from yaosu.models import Base
 
 config = context.config

@@ -4,8 +4,8 @@ from yaosu.models.base import Base
 from yaosu.models.identity import (
     Admission,
     ApiToken,
-    OrgKey,
     Organization,
+    OrgKey,
     User,
     UserRole,
 )
