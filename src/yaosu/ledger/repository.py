@@ -40,17 +40,27 @@ def size(session: Session) -> int:
 
 
 def fetch_nodes(session: Session, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
-    """One query for any set of perfect-subtree nodes."""
-    if not ids:
-        return {}
+    """Any set of perfect-subtree nodes in at most two queries (leaves live on the entries)."""
+    leaves = [idx for level, idx in ids if level == 0]
     by_level: dict[int, list[int]] = {}
     for level, idx in ids:
-        by_level.setdefault(level, []).append(idx)
-    cond = or_(
-        *(and_(LedgerNode.level == lv, LedgerNode.idx.in_(ix)) for lv, ix in by_level.items())
-    )
-    rows = session.execute(select(LedgerNode.level, LedgerNode.idx, LedgerNode.hash).where(cond))
-    return {(lv, ix): bytes(h) for lv, ix, h in rows}
+        if level > 0:
+            by_level.setdefault(level, []).append(idx)
+    found: dict[NodeId, bytes] = {}
+    if leaves:
+        rows = session.execute(
+            select(LedgerEntry.idx, LedgerEntry.leaf_hash).where(LedgerEntry.idx.in_(leaves))
+        )
+        found.update({(0, int(i)): bytes(h) for i, h in rows})
+    if by_level:
+        cond = or_(
+            *(and_(LedgerNode.level == lv, LedgerNode.idx.in_(ix)) for lv, ix in by_level.items())
+        )
+        rows = session.execute(
+            select(LedgerNode.level, LedgerNode.idx, LedgerNode.hash).where(cond)
+        )
+        found.update({(int(lv), int(ix)): bytes(h) for lv, ix, h in rows})
+    return found
 
 
 def insert_batch(
@@ -59,11 +69,14 @@ def insert_batch(
     nodes: Sequence[Mapping[str, object]],
     subjects: Sequence[Mapping[str, object]],
 ) -> None:
-    # Core inserts: executemany, no ORM identity-map overhead for append-only rows.
-    session.execute(insert(LedgerEntry), list(entries))
-    session.execute(insert(LedgerNode), list(nodes))
-    if subjects:
-        session.execute(insert(LedgerSubject), list(subjects))
+    # Core executemany on the tables: no ORM unit-of-work bookkeeping for append-only rows.
+    for table, rows in (
+        (LedgerEntry.__table__, entries),
+        (LedgerNode.__table__, nodes),
+        (LedgerSubject.__table__, subjects),
+    ):
+        if rows:
+            session.execute(insert(table), list(rows))
 
 
 def entry(session: Session, idx: int) -> LedgerEntry | None:
@@ -79,19 +92,20 @@ def entries_range(session: Session, start: int, stop: int) -> list[tuple[int, by
     return [(int(i), bytes(e)) for i, e in rows]
 
 
-def iter_entries(session: Session, batch: int = 5000) -> Iterator[tuple[int, bytes]]:
+def iter_entries(session: Session, batch: int = 5000) -> Iterator[tuple[int, bytes, bytes]]:
+    """(index, entry bytes, stored leaf hash) in index order, read in batches."""
     last = -1
     while True:
         rows = session.execute(
-            select(LedgerEntry.idx, LedgerEntry.entry)
+            select(LedgerEntry.idx, LedgerEntry.entry, LedgerEntry.leaf_hash)
             .where(LedgerEntry.idx > last)
             .order_by(LedgerEntry.idx)
             .limit(batch)
         ).all()
         if not rows:
             return
-        for i, e in rows:
-            yield int(i), bytes(e)
+        for i, e, h in rows:
+            yield int(i), bytes(e), bytes(h)
         last = int(rows[-1][0])
 
 

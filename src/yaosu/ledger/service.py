@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -55,9 +54,7 @@ class LedgerService:
             if not EVENT_TYPE.match(ev.type):
                 raise ValueError(f"event type {ev.type!r} is not 'domain.verb_past'")
         start = repo.reserve(session, len(events))
-        frontier = merkle.CompactRange(
-            start, [h for _, h in sorted(self._frontier(session, start).items(), key=_frontier_key)]
-        )
+        frontier = merkle.CompactRange(start, self._frontier(session, start))
         now = utcnow()
         entries: list[dict[str, object]] = []
         nodes: list[dict[str, object]] = []
@@ -65,14 +62,19 @@ class LedgerService:
         for offset, ev in enumerate(events):
             idx = start + offset
             data = ev.entry_bytes(now)
-            entries.append({"idx": idx, "entry": data, "type": ev.type, "time": now})
-            for level, nidx, h in frontier.append(merkle.leaf_hash(data)):
-                nodes.append({"level": level, "idx": nidx, "hash": h})
+            leaf = merkle.leaf_hash(data)
+            entries.append(
+                {"idx": idx, "entry": data, "leaf_hash": leaf, "type": ev.type, "time": now}
+            )
+            for level, nidx, h in frontier.append(leaf):
+                if level > 0:
+                    nodes.append({"level": level, "idx": nidx, "hash": h})
             subjects.extend({"subject_id": s, "idx": idx} for s in dict.fromkeys(ev.subjects))
         repo.insert_batch(session, entries, nodes, subjects)
         return [start + i for i in range(len(events))]
 
-    def _frontier(self, session: Session, size: int) -> dict[tuple[int, int], bytes]:
+    def _frontier(self, session: Session, size: int) -> list[bytes]:
+        """Hashes of the perfect subtrees covering [0, size), left to right."""
         ids = merkle.CompactRange.ids_for_size(size)
         found = repo.fetch_nodes(session, ids)
         missing = [i for i in ids if i not in found]
@@ -80,7 +82,7 @@ class LedgerService:
             raise RuntimeError(
                 f"ledger nodes missing for size {size}: {missing}; run `yaosu ledger verify`"
             )
-        return found
+        return [found[i] for i in ids]
 
     # --- reads -----------------------------------------------------------------------------
     def size(self, session: Session) -> int:
@@ -212,11 +214,14 @@ class LedgerService:
                         )
             pending.clear()
 
-        for idx, data in repo.iter_entries(session):
+        for idx, data, stored_leaf in repo.iter_entries(session):
             if idx != expected:
                 fail(expected, f"entry {expected} is missing (next stored entry is {idx})")
                 break
-            pending.extend(cr.append(merkle.leaf_hash(data)))
+            leaf = merkle.leaf_hash(data)
+            if leaf != stored_leaf:
+                fail(idx, f"entry {idx} does not match its stored leaf hash")
+            pending.extend(n for n in cr.append(leaf) if n[0] > 0)
             expected += 1
             if expected in stored_cps:
                 roots[expected] = cr.root()
@@ -274,16 +279,6 @@ class LedgerService:
         if found:
             report.first_bad_index = found[min(found)]
         return report
-
-
-def _frontier_key(item: tuple[tuple[int, int], bytes]) -> int:
-    # Left to right across the tree = by first leaf covered.
-    (level, idx), _ = item
-    return idx << level
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
 
 
 ledger_service = LedgerService()

@@ -18,7 +18,9 @@ class LedgerEntry(Base):
 
     idx: Mapped[int] = mapped_column(BigIndex, primary_key=True, autoincrement=False)
     entry: Mapped[bytes] = mapped_column(LargeBinary)
-    type: Mapped[str] = mapped_column(String(80), index=True)
+    # The RFC 9162 leaf hash of ``entry``; level 0 of the tree lives here, not in ledger_nodes.
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    type: Mapped[str] = mapped_column(String(80))
     time: Mapped[datetime]
 
 
@@ -32,7 +34,7 @@ class LedgerSubject(Base):
 
 
 class LedgerNode(Base):
-    """Hash of the perfect subtree (level, index); level 0 holds the leaf hashes."""
+    """Hash of the perfect subtree (level, index), for levels >= 1 (leaves are on the entry)."""
 
     __tablename__ = "ledger_nodes"
 

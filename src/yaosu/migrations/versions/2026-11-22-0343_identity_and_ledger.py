@@ -40,12 +40,11 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("entry", sa.LargeBinary(), nullable=False),
+        sa.Column("leaf_hash", sa.LargeBinary(length=32), nullable=False),
         sa.Column("type", sa.String(length=80), nullable=False),
         sa.Column("time", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("idx", name=op.f("pk_ledger_entries")),
     )
-    with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_ledger_entries_type"), ["type"], unique=False)
 
     op.create_table(
         "ledger_head",
@@ -257,8 +256,6 @@ def downgrade() -> None:
     op.drop_table("ledger_subjects")
     op.drop_table("ledger_nodes")
     op.drop_table("ledger_head")
-    with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_ledger_entries_type"))
 
     op.drop_table("ledger_entries")
     op.drop_table("ledger_checkpoints")
