@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import Table, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from yaosu.models.ledger import (
@@ -56,10 +57,10 @@ def fetch_nodes(session: Session, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
         cond = or_(
             *(and_(LedgerNode.level == lv, LedgerNode.idx.in_(ix)) for lv, ix in by_level.items())
         )
-        rows = session.execute(
+        stored = session.execute(
             select(LedgerNode.level, LedgerNode.idx, LedgerNode.hash).where(cond)
         )
-        found.update({(int(lv), int(ix)): bytes(h) for lv, ix, h in rows})
+        found.update({(int(lv), int(ix)): bytes(h) for lv, ix, h in stored})
     return found
 
 
@@ -70,11 +71,12 @@ def insert_batch(
     subjects: Sequence[Mapping[str, object]],
 ) -> None:
     # Core executemany on the tables: no ORM unit-of-work bookkeeping for append-only rows.
-    for table, rows in (
-        (LedgerEntry.__table__, entries),
-        (LedgerNode.__table__, nodes),
-        (LedgerSubject.__table__, subjects),
-    ):
+    tables: tuple[tuple[Table, Sequence[Mapping[str, object]]], ...] = (
+        (cast(Table, LedgerEntry.__table__), entries),
+        (cast(Table, LedgerNode.__table__), nodes),
+        (cast(Table, LedgerSubject.__table__), subjects),
+    )
+    for table, rows in tables:
         if rows:
             session.execute(insert(table), list(rows))
 
