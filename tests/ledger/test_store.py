@@ -13,7 +13,7 @@ from yaosu.db import unit_of_work
 from yaosu.ledger import merkle, note
 from yaosu.ledger.events import Actor, Event
 from yaosu.ledger.service import ledger_service
-from yaosu.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerNode
+from yaosu.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerNode, node_key
 
 ACTOR = Actor(user="u1", org="o1", via="test")
 
@@ -135,9 +135,7 @@ def test_verify_catches_a_rewritten_history_against_signed_checkpoints(session: 
         for level, idx, h in cr.append(leaf):
             if level:
                 session.execute(
-                    update(LedgerNode)
-                    .where(LedgerNode.level == level, LedgerNode.idx == idx)
-                    .values(hash=h)
+                    update(LedgerNode).where(LedgerNode.id == node_key(level, idx)).values(hash=h)
                 )
     report = ledger_service.verify(session)
     assert not report.ok and report.first_bad_index == 40

@@ -7,17 +7,12 @@ from collections.abc import Iterator
 from fastapi import Request
 from sqlalchemy.orm import Session
 
+from yaosu.db.uow import transaction
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_session(request: Request) -> Iterator[Session]:
     # app.state.sessions(write) returns a new Session; tests swap in one bound to a rollback txn.
-    session: Session = request.app.state.sessions(request.method not in SAFE_METHODS)
-    try:
+    with transaction(request.app.state.sessions(request.method not in SAFE_METHODS)) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()

@@ -17,9 +17,8 @@ def session_factory(engine: Engine | None = None, *, write: bool = True) -> sess
 
 
 @contextmanager
-def unit_of_work(engine: Engine | None = None, *, write: bool = True) -> Iterator[Session]:
-    """One transaction: commit when the block ends normally, roll back on any error."""
-    session = session_factory(engine, write=write)()
+def transaction(session: Session) -> Iterator[Session]:
+    """Commit once when the block ends normally, roll back on any error, always close."""
     try:
         yield session
         session.commit()
@@ -28,3 +27,10 @@ def unit_of_work(engine: Engine | None = None, *, write: bool = True) -> Iterato
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def unit_of_work(engine: Engine | None = None, *, write: bool = True) -> Iterator[Session]:
+    """One transaction on a new session (CLI commands, jobs, benchmarks)."""
+    with transaction(session_factory(engine, write=write)()) as session:
+        yield session

@@ -29,7 +29,7 @@ from yaosu.identity.service import (
     user_service,
 )
 from yaosu.identity.subject import Subject
-from yaosu.kit.pagination import MAX_LIMIT, Page
+from yaosu.kit.pagination import MAX_LIMIT, Page, page_of
 
 router = APIRouter()
 
@@ -119,12 +119,7 @@ def list_orgs(
         limit=limit,
         offset=offset,
     )
-    return Page(
-        items=[schemas.Org.model_validate(o) for o in items],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return page_of(schemas.Org, items, total, limit, offset)
 
 
 @router.post("/orgs", status_code=201, response_model=schemas.Org, tags=["organizations"])
@@ -198,12 +193,7 @@ def list_users(
     """Users the caller may see: all (admins, reviewers, auditors), their unit's (CDO, data
     officers), or only themselves."""
     items, total = user_service.list(session, subject, org_id=org_id, limit=limit, offset=offset)
-    return Page(
-        items=[schemas.User.model_validate(u) for u in items],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return page_of(schemas.User, items, total, limit, offset)
 
 
 @router.post("/users", status_code=201, response_model=schemas.User, tags=["users"])
@@ -245,12 +235,7 @@ def list_tokens(
 ) -> Page[schemas.Token]:
     """Your API tokens (platform admins see all). Secrets are never shown again."""
     items, total = token_service.list(session, subject, limit, offset)
-    return Page(
-        items=[schemas.Token.model_validate(t) for t in items],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return page_of(schemas.Token, items, total, limit, offset)
 
 
 @router.post("/tokens", status_code=201, response_model=schemas.TokenCreated, tags=["tokens"])
@@ -298,12 +283,7 @@ def list_admissions(
     items, total = admission_service.list(
         session, subject, status=status, limit=limit, offset=offset
     )
-    return Page(
-        items=[schemas.Admission.model_validate(a) for a in items],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return page_of(schemas.Admission, items, total, limit, offset)
 
 
 @router.get("/admissions/{admission_id}", response_model=schemas.Admission, tags=["admission"])

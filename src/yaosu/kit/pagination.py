@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel, Field
@@ -21,3 +22,15 @@ class Page(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
+
+
+def page_of(
+    schema: type[T], items: Sequence[object], total: int, limit: int, offset: int
+) -> Page[T]:
+    """A page of ``schema`` views of ORM rows (schemas read attributes)."""
+    return Page[T](
+        items=[schema.model_validate(i) for i in items],  # type: ignore[attr-defined]
+        total=total,
+        limit=limit,
+        offset=offset,
+    )

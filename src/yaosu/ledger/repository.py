@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, and_, func, insert, or_, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from yaosu.models.ledger import (
@@ -16,6 +16,7 @@ from yaosu.models.ledger import (
     LedgerNode,
     LedgerSubject,
     NodeKey,
+    node_key,
 )
 
 NodeId = tuple[int, int]
@@ -41,26 +42,20 @@ def size(session: Session) -> int:
 
 
 def fetch_nodes(session: Session, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
-    """Any set of perfect-subtree nodes in at most two queries (leaves live on the entries)."""
+    """Any set of perfect-subtree nodes in at most two primary-key lookups."""
     leaves = [idx for level, idx in ids if level == 0]
-    by_level: dict[int, list[int]] = {}
-    for level, idx in ids:
-        if level > 0:
-            by_level.setdefault(level, []).append(idx)
+    keys = {node_key(level, idx): (level, idx) for level, idx in ids if level > 0}
     found: dict[NodeId, bytes] = {}
     if leaves:
         rows = session.execute(
             select(LedgerEntry.idx, LedgerEntry.leaf_hash).where(LedgerEntry.idx.in_(leaves))
         )
         found.update({(0, int(i)): bytes(h) for i, h in rows})
-    if by_level:
-        cond = or_(
-            *(and_(LedgerNode.level == lv, LedgerNode.idx.in_(ix)) for lv, ix in by_level.items())
-        )
+    if keys:
         stored = session.execute(
-            select(LedgerNode.level, LedgerNode.idx, LedgerNode.hash).where(cond)
+            select(LedgerNode.id, LedgerNode.hash).where(LedgerNode.id.in_(list(keys)))
         )
-        found.update({(int(lv), int(ix)): bytes(h) for lv, ix, h in stored})
+        found.update({keys[int(k)]: bytes(h) for k, h in stored})
     return found
 
 
@@ -113,11 +108,12 @@ def iter_entries(session: Session, batch: int = 5000) -> Iterator[tuple[int, byt
 
 def nodes_in_range(session: Session, level: int, lo: int, hi: int) -> dict[int, bytes]:
     rows = session.execute(
-        select(LedgerNode.idx, LedgerNode.hash).where(
-            LedgerNode.level == level, LedgerNode.idx >= lo, LedgerNode.idx <= hi
+        select(LedgerNode.id, LedgerNode.hash).where(
+            LedgerNode.id >= node_key(level, lo), LedgerNode.id <= node_key(level, hi)
         )
     )
-    return {int(i): bytes(h) for i, h in rows}
+    base = node_key(level, 0)
+    return {int(k) - base: bytes(h) for k, h in rows}
 
 
 def entries_count(session: Session) -> int:
@@ -162,10 +158,10 @@ def add_checkpoint(
     return cp
 
 
-def node_key(session: Session, purpose: str) -> NodeKey | None:
+def signing_key(session: Session, purpose: str) -> NodeKey | None:
     return session.get(NodeKey, purpose)
 
 
-def add_node_key(session: Session, key: NodeKey) -> None:
+def add_signing_key(session: Session, key: NodeKey) -> None:
     session.add(key)
     session.flush()

@@ -16,7 +16,7 @@ from yaosu.kit.timeutil import utcnow
 from yaosu.ledger import merkle, note
 from yaosu.ledger import repository as repo
 from yaosu.ledger.events import Actor, Event
-from yaosu.models.ledger import LedgerCheckpoint, LedgerEntry, NodeKey
+from yaosu.models.ledger import LedgerCheckpoint, LedgerEntry, NodeKey, node_key
 
 EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 KEY_PURPOSE = "ledger"
@@ -68,7 +68,7 @@ class LedgerService:
             )
             for level, nidx, h in frontier.append(leaf):
                 if level > 0:
-                    nodes.append({"level": level, "idx": nidx, "hash": h})
+                    nodes.append({"id": node_key(level, nidx), "hash": h})
             subjects.extend({"subject_id": s, "idx": idx} for s in dict.fromkeys(ev.subjects))
         repo.insert_batch(session, entries, nodes, subjects)
         return [start + i for i in range(len(events))]
@@ -137,7 +137,7 @@ class LedgerService:
 
     # --- keys and checkpoints ----------------------------------------------------------------
     def _key(self, session: Session) -> tuple[str, Ed25519PrivateKey, bytes]:
-        stored = repo.node_key(session, KEY_PURPOSE)
+        stored = repo.signing_key(session, KEY_PURPOSE)
         if stored is None:
             private, public = new_ed25519()
             stored = NodeKey(
@@ -146,7 +146,7 @@ class LedgerService:
                 public_key=public,
                 sealed_private=seal(get_node_key(), private_bytes(private), b"node-key:ledger"),
             )
-            repo.add_node_key(session, stored)
+            repo.add_signing_key(session, stored)
         raw = unseal(get_node_key(), stored.sealed_private, b"node-key:ledger")
         return stored.name, ed25519_from_private(raw), bytes(stored.public_key)
 

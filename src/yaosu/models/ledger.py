@@ -34,13 +34,23 @@ class LedgerSubject(Base):
 
 
 class LedgerNode(Base):
-    """Hash of the perfect subtree (level, index), for levels >= 1 (leaves are on the entry)."""
+    """Hash of a perfect subtree of level >= 1 (leaves are on the entry rows).
+
+    One BIGINT key, ``level << 56 | index`` (see ``node_key``), so a proof's nodes are fetched
+    with a single ``id IN (...)`` primary-key lookup on SQLite and PostgreSQL alike.
+    """
 
     __tablename__ = "ledger_nodes"
 
-    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    idx: Mapped[int] = mapped_column(BigIndex, primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(BigIndex, primary_key=True, autoincrement=False)
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+NODE_LEVEL_SHIFT = 56
+
+
+def node_key(level: int, index: int) -> int:
+    return (level << NODE_LEVEL_SHIFT) | index
 
 
 class LedgerHead(Base):

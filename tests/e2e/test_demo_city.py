@@ -1,0 +1,44 @@
+"""The demo city: every demo account signs in and sees what its role allows, nothing more."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from yaosu.config import get_settings
+from yaosu.demo import city
+from yaosu.identity import rules
+
+
+def test_demo_city_accounts(client: Any, session: Any) -> None:
+    orgs = city.load(session)
+    session.commit()
+    governments = [o for o in orgs.values() if o.kind == "government"]
+    assert len([o for o in governments if o.gov_level == "city"]) >= 16
+    assert {o.gov_level for o in governments} == set(rules.GOV_LEVELS)
+    assert {o.kind for o in orgs.values()} == set(rules.ORG_KINDS)
+
+    seen: dict[str, int] = {}
+    for account in city.ACCOUNTS:
+        r = client.post(
+            "/api/v1/auth/token",
+            data={"username": account.username, "password": get_settings().demo_password},
+        )
+        assert r.status_code == 200, (account.username, r.text)
+        headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        me = client.get("/api/v1/auth/me", headers=headers).json()
+        assert me["roles"] == [account.role] and me["org"]["name"] == account.org
+        seen[account.username] = client.get("/api/v1/users?limit=200", headers=headers).json()[
+            "total"
+        ]
+        admissions = client.get("/api/v1/admissions", headers=headers).json()["total"]
+        can_review = account.role in ("platform_admin", "reviewer", "auditor")
+        assert (admissions >= 4) == can_review, (account.username, admissions)
+        create = client.post(
+            "/api/v1/orgs", headers=headers, json={"name": "x", "kind": "regulator"}
+        )
+        assert (create.status_code == 201) == (account.role == "platform_admin"), account.username
+
+    everyone = seen["admin"]
+    assert seen["reviewer"] == seen["auditor"] == everyone
+    assert seen["cdo.gaj"] == seen["officer.gaj"] == 2  # 公安局's own users
+    assert seen["member.wjw"] == seen["fintech"] == 1  # only themselves
