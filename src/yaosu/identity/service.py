@@ -29,6 +29,7 @@ from yaosu.kit.ids import new_id
 from yaosu.kit.passwords import hash_password, verify_password
 from yaosu.kit.timeutil import aware, utcnow
 from yaosu.kit.uscc import uscc_problem
+from yaosu.ledger.events import Actor
 from yaosu.ledger.service import ledger_service
 from yaosu.models.identity import Admission, ApiToken, Organization, OrgKey, User, UserRole
 
@@ -343,23 +344,12 @@ class TokenService:
         )
         session.add(token)
         session.flush()
-        actor_ = (
-            actor.actor
-            if actor
-            else Subject(
-                user.id,
-                user.username,
-                user.org_id,
-                user.org.status,
-                frozenset(),
-                frozenset(),
-                via="login",
-            ).actor
-        )
+        # A sign-in has no caller yet: the user is the actor of their own login token.
+        by = actor.actor if actor else Actor(user=user.id, org=user.org_id, via="login")
         ledger_service.record(
             session,
             "identity.token_issued",
-            actor_,
+            by,
             [token.id, user.id],
             {
                 "kind": kind,
@@ -551,9 +541,7 @@ class AdmissionService:
         )
         session.add(admission)
         session.flush()
-        actor = Subject(
-            user.id, user.username, org.id, "pending", frozenset({"cdo"}), frozenset()
-        ).actor
+        actor = Actor(user=user.id, org=org.id, via="admission")
         ledger_service.record(
             session,
             "identity.admission_submitted",
