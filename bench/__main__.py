@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from bench import ledger
+from bench import ledger, search
 
-BENCHES = {"ledger": ledger.main}
+BENCHES = {"ledger": ledger.main, "search": search.main}
 
 
 def main() -> None:

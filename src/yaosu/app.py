@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 import yaosu
 from yaosu.api import errors
 from yaosu.api.deps import get_session
+from yaosu.catalog.endpoints import router as catalog_router
+from yaosu.catalog.tasks import runner
 from yaosu.config import get_settings
 from yaosu.db import get_engine, session_factory, unit_of_work
 from yaosu.identity.access import PUBLIC
@@ -51,26 +53,34 @@ def health(_: None = Depends(PUBLIC), session: Session = Depends(get_session)) -
 
 # Every router served under /api/v1; tests walk this to check each route declares its callers.
 API_PREFIX = "/api/v1"
-API_ROUTERS: tuple[APIRouter, ...] = (health_router, identity_router, ledger_router)
+API_ROUTERS: tuple[APIRouter, ...] = (health_router, identity_router, ledger_router, catalog_router)
 
 
 def create_app(
     engine: Engine | None = None,
     sessions: Callable[[bool], Session] | None = None,
     *,
-    schedule_checkpoints: bool = False,
+    background: bool = False,
 ) -> FastAPI:
-    """Build the application. ``sessions(write)`` makes a Session per request (tests swap it)."""
+    """Build the application. ``sessions(write)`` makes a Session per request (tests swap it).
+    With ``background`` the node also runs ingest jobs on worker threads, scheduled pulls and
+    scheduled ledger checkpoints (``yaosu up``); without it, jobs run inside their request."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        task = None
-        interval = get_settings().checkpoint_interval
-        if schedule_checkpoints and interval > 0:
-            task = asyncio.create_task(_checkpoint_loop(engine, interval))
+        tasks: list[asyncio.Task[None]] = []
+        if background:
+            runner.configure(app.state.sessions)
+            await asyncio.to_thread(runner.recover)
+            tasks.append(asyncio.create_task(_every(30, runner.tick)))
+            interval = get_settings().checkpoint_interval
+            if interval > 0:
+                tasks.append(asyncio.create_task(_checkpoint_loop(engine, interval)))
         yield
-        if task:
+        for task in tasks:
             task.cancel()
+        if background:
+            runner.shutdown()
 
     app = FastAPI(
         title="Yaosu 要素 API",
@@ -109,6 +119,15 @@ def create_app(
         return RedirectResponse("/api/docs")
 
     return app
+
+
+async def _every(seconds: int, fn: Callable[[], object]) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await asyncio.to_thread(fn)
+        except Exception:  # keep serving; the next round retries
+            log.exception("background task %s failed", getattr(fn, "__name__", fn))
 
 
 async def _checkpoint_loop(engine: Engine | None, interval: int) -> None:

@@ -94,3 +94,31 @@ def test_help_is_helpful() -> None:
     assert result.exit_code == 0
     for command in ("up", "db", "org", "user", "token", "ledger", "demo"):
         assert command in result.output
+
+
+def test_cli_resource_ingest_with_progress(datadir: Path, tmp_path: Path) -> None:
+    assert run("db", "upgrade").exit_code == 0
+    from yaosu.db import unit_of_work
+    from yaosu.demo import city
+
+    with unit_of_work() as s:
+        orgs = city.load(s)
+        from tests.fixtures.catalog import create_resource
+
+        code = create_resource(s, orgs["示范市公安局"]).code
+    data = tmp_path / "人口.csv"
+    data.write_bytes(
+        "sfzh,xm\n110105194912310021,张三\n110105194912310048,李四\n".encode("gb18030")
+    )
+    result = run("resource", "ingest", code, str(data))
+    assert result.exit_code == 0, result.output
+    assert "version 1: 2 rows" in result.output
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"a,b\n1,2,3\n")
+    failed = run("resource", "ingest", code, str(bad))
+    assert failed.exit_code == 1 and "ragged_row" in failed.output
+    listed = run("resource", "list", "--q", "人口")
+    assert "resources 1-1 of 1" in listed.output
+    out = tmp_path / "ledger.csv"
+    assert run("census", "export", "--out", str(out)).exit_code == 0
+    assert "资源代码" in out.read_bytes().decode("utf-8-sig")

@@ -42,3 +42,35 @@ def test_demo_city_accounts(client: Any, session: Any) -> None:
     assert seen["reviewer"] == seen["auditor"] == everyone
     assert seen["cdo.gaj"] == seen["officer.gaj"] == 2  # 公安局's own users
     assert seen["member.wjw"] == seen["fintech"] == 1  # only themselves
+
+
+def test_demo_catalog_loads_with_data(client: Any, session: Any, tmp_path: Any) -> None:
+    from yaosu.demo import catalog
+
+    orgs = city.load(session)
+    resources = catalog.load(session, orgs, tmp_path)
+    session.commit()
+    assert len(resources) >= 30
+    libraries = {r.base_library for r in resources} - {None}
+    assert libraries == {
+        "population",
+        "legal_person",
+        "natural_resources_geo",
+        "social_credit",
+        "e_license",
+        "macro_economy",
+    }
+    assert {r.share_attribute for r in resources} == {"unconditional", "conditional", "none"}
+    ingested = [r for r in resources if r.current_version_id]
+    assert len(ingested) == sum(1 for spec in catalog.RESOURCES if spec.data)
+    token = client.post(
+        "/api/v1/auth/token",
+        data={"username": "officer.gaj", "password": get_settings().demo_password},
+    ).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    people = next(r for r in resources if r.name == "常住人口基本信息")
+    version = client.get(f"/api/v1/resources/{people.id}/versions", headers=headers).json()[0]
+    assert version["source"]["encoding"].lower().replace("-", "") == "gb18030"
+    assert version["rows"] == 2000
+    hits = client.get("/api/v1/resources", params={"q": "人口"}, headers=headers).json()
+    assert "常住人口基本信息" in [h["name"] for h in hits["items"]]

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
+
+from tests.fixtures.catalog import create_resource
 from tests.fixtures.identity import (
     PASSWORD,
     SYSTEM,
@@ -21,7 +23,6 @@ from tests.fixtures.identity import (
     login,
     make_uscc,
 )
-
 from yaosu.identity import schemas
 from yaosu.identity.access import Access
 from yaosu.identity.service import admission_service, org_service, token_service
@@ -30,6 +31,10 @@ from yaosu.ledger.service import ledger_service
 ACTIVE = {"admin", "reviewer", "cdo", "officer", "member", "auditor", "readonly"}
 EVERYONE = ACTIVE | {"anonymous", "pending", "rejected", "suspended"}
 SUBJECTS = sorted(EVERYONE)
+# The read-only token carries identity:read and ledger:read only.
+CAT_READ = ACTIVE - {"readonly"}
+CAT_EDIT = {"admin", "cdo", "officer"}
+CAT_REVIEW = {"admin", "reviewer"}
 
 
 @dataclass
@@ -98,6 +103,7 @@ def build_world(session: Any) -> World:
     tok, _ = token_service.create(
         session, member_subject, schemas.TokenCreate(name="x", scopes=["identity:write"])
     )
+    resource = create_resource(session, gaj, publish=True)
     ledger_service.checkpoint(session)
     session.commit()
     return World(
@@ -110,6 +116,9 @@ def build_world(session: Any) -> World:
             "member": member.id,
             "token": tok.id,
             "pending_adm": pending.id,
+            "res": resource.id,
+            "regcode": resource.registration_code or "",
+            "nothing": "01nothing0000000000000000",
         },
     )
 
@@ -124,6 +133,10 @@ class Case:
     allowed: set[str]
     json: Body = None
     form: Body = None
+
+
+def _resource_body() -> dict[str, Any]:
+    return {"name": "新资源", "classification_code": "10101001"}
 
 
 def _org_body(w: World) -> dict[str, Any]:
@@ -199,6 +212,46 @@ CASES = [
     Case("GET", "/api/v1/ledger/proof/consistency?from=1&to=2", EVERYONE),
     Case("GET", "/api/v1/ledger/trail/{gaj}", ACTIVE),
     Case("GET", "/", EVERYONE),
+    # catalog
+    Case("POST", "/api/v1/resources", CAT_EDIT, json=lambda w: _resource_body()),
+    Case("GET", "/api/v1/resources?q=人口", CAT_READ),
+    Case("GET", "/api/v1/resources/{res}", CAT_READ),
+    Case("PATCH", "/api/v1/resources/{res}", CAT_EDIT, json=lambda w: {"summary": "新"}),
+    Case("POST", "/api/v1/resources/{res}/submit", CAT_EDIT),
+    Case("POST", "/api/v1/resources/{res}/publish", CAT_REVIEW),
+    Case("POST", "/api/v1/resources/{res}/return", CAT_REVIEW, json=REASON),
+    Case("POST", "/api/v1/resources/{res}/retire", CAT_EDIT | CAT_REVIEW, json=REASON),
+    Case("GET", "/api/v1/resources/{res}/catalog-versions", CAT_READ),
+    Case("GET", "/api/v1/registrations/{regcode}", EVERYONE),
+    Case("GET", "/api/v1/resources/{res}/versions", CAT_READ),
+    Case("GET", "/api/v1/dataset-versions/{nothing}", CAT_READ),
+    Case("POST", "/api/v1/resources/{res}/versions", CAT_EDIT),
+    Case(
+        "POST",
+        "/api/v1/resources/{res}/uploads",
+        CAT_EDIT,
+        json=lambda w: {"filename": "a.csv", "size": 10},
+    ),
+    Case("GET", "/api/v1/uploads/{nothing}", CAT_EDIT),
+    Case("PUT", "/api/v1/uploads/{nothing}/chunks?offset=0", CAT_EDIT),
+    Case("POST", "/api/v1/uploads/{nothing}/complete", CAT_EDIT),
+    Case(
+        "POST",
+        "/api/v1/resources/{res}/pulls",
+        CAT_EDIT,
+        json=lambda w: {"kind": "http", "url": "http://127.0.0.1:9/data.csv", "cron": "0 3 * * *"},
+    ),
+    Case("GET", "/api/v1/jobs/{nothing}", CAT_READ),
+    Case("GET", "/api/v1/resources/{res}/jobs", CAT_READ),
+    Case("POST", "/api/v1/jobs/{nothing}/retry", CAT_EDIT),
+    Case("GET", "/api/v1/census", CAT_READ),
+    Case("GET", "/api/v1/census/export?format=xlsx", CAT_READ),
+    Case("GET", "/api/v1/acceptance?system=人口综合库", CAT_READ),
+    Case("POST", "/api/v1/demands", CAT_READ, json=lambda w: {"title": "t", "description": "d"}),
+    Case("GET", "/api/v1/demands", CAT_READ),
+    Case("GET", "/api/v1/demands/{nothing}", CAT_READ),
+    Case("POST", "/api/v1/demands/{nothing}/answers", CAT_EDIT, json=lambda w: {"reason": "无"}),
+    Case("POST", "/api/v1/demands/{nothing}/close", CAT_READ),
 ]
 
 
@@ -265,6 +318,12 @@ def _fill_template(path: str) -> str:
         .replace("{pending_adm}", "{admission_id}")
         .replace("{zero}", "{index}")
         .replace("/trail/{org_id}", "/trail/{subject_id}")
+        .replace("{res}", "{resource_id}")
+        .replace("{regcode}", "{code}")
+        .replace("/dataset-versions/{nothing}", "/dataset-versions/{version_id}")
+        .replace("/uploads/{nothing}", "/uploads/{upload_id}")
+        .replace("/jobs/{nothing}", "/jobs/{job_id}")
+        .replace("/demands/{nothing}", "/demands/{demand_id}")
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from tests.fixtures.identity import PASSWORD, api_token, bearer, create_org, create_user, login
-
 from yaosu.identity.access import CSRF_COOKIE, CSRF_HEADER
 
 

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
-from tests.fixtures.identity import PASSWORD, SYSTEM, create_org, create_user, login, make_uscc
 
+from tests.fixtures.identity import PASSWORD, SYSTEM, create_org, create_user, login, make_uscc
 from yaosu.identity import schemas
 from yaosu.identity.service import (
     admission_service,

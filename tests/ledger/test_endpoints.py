@@ -8,8 +8,8 @@ import json
 from typing import Any
 
 import pytest
-from tests.fixtures.identity import bearer, create_org, create_user, login
 
+from tests.fixtures.identity import bearer, create_org, create_user, login
 from yaosu.ledger import merkle
 from yaosu.ledger.verify import BundleError, verify_consistency_bundle, verify_inclusion_bundle
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from yaosu.cli import catalog as catalog_cli
 from yaosu.cli import identity as identity_cli
 from yaosu.cli import ledger as ledger_cli
 from yaosu.cli.common import command_unit, console
@@ -27,6 +28,8 @@ app.add_typer(identity_cli.org_app, name="org")
 app.add_typer(identity_cli.user_app, name="user")
 app.add_typer(identity_cli.token_app, name="token")
 app.add_typer(ledger_cli.app, name="ledger")
+app.add_typer(catalog_cli.resource_app, name="resource")
+app.add_typer(catalog_cli.census_app, name="census")
 
 
 def prepare_data_dir() -> None:
@@ -75,13 +78,14 @@ def demo_load(force: bool = typer.Option(False, help="Load even if organizations
 def _load_demo(session: object) -> None:
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
-    from yaosu.demo import city
+    from yaosu.demo import catalog, city
 
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), console=console, transient=True
-    ) as p:
-        p.add_task("loading the demo city 示范市 …")
-        city.load(session)  # type: ignore[arg-type]
+    columns = (SpinnerColumn(), TextColumn("{task.description}"))
+    with Progress(*columns, console=console, transient=True) as p:
+        task = p.add_task("loading the demo city 示范市: organizations and accounts …")
+        orgs = city.load(session)  # type: ignore[arg-type]
+        p.update(task, description="loading the demo catalog: resources and their data …")
+        catalog.load(session, orgs, get_settings().data_dir / "demo-data")  # type: ignore[arg-type]
 
 
 def print_demo_accounts() -> None:
@@ -132,4 +136,4 @@ def up(
         if loaded:
             console.print("demo city 示范市 loaded")
         print_demo_accounts()
-    uvicorn.run(create_app(schedule_checkpoints=True), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(background=True), host=host, port=port, log_level="info")

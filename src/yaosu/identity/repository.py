@@ -72,6 +72,15 @@ def readable_org(session: Session, subject: Subject, org_id: str) -> Organizatio
     ).scalar_one_or_none()
 
 
+def readable_org_names(session: Session, subject: Subject, ids: list[str]) -> dict[str, str]:
+    rows = session.execute(
+        readable_orgs(subject)
+        .with_only_columns(Organization.id, Organization.name)
+        .where(Organization.id.in_(ids))
+    ).all()
+    return {str(i): str(n) for i, n in rows}
+
+
 # --- users -------------------------------------------------------------------------------------
 def readable_users(subject: Subject) -> Select:
     stmt = select(User)

@@ -54,6 +54,8 @@ SCOPES: dict[str, str] = {
     "identity:read": "Read organizations, users and admissions",
     "identity:write": "Change organizations, users, tokens and admissions",
     "ledger:read": "Search the ledger trail",
+    "catalog:read": "Search the catalog; read resources, versions and jobs",
+    "catalog:write": "Register, edit, review and ingest resources; post and answer demands",
     "ledger:write": "Issue ledger checkpoints",
 }
 ALL_SCOPES = frozenset(SCOPES)

@@ -136,6 +136,10 @@ class OrganizationService:
             raise not_found("Organization", "机构", org_id)
         return org
 
+    def names(self, session: Session, subject: Subject, ids: list[str]) -> dict[str, str]:
+        """Names of the organizations (of those given) that the subject may see; one query."""
+        return repo.readable_org_names(session, subject, ids) if ids else {}
+
     def list(
         self,
         session: Session,

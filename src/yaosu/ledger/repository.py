@@ -135,6 +135,16 @@ def entries_by_subject(
     return list(rows), int(total)
 
 
+def subjects_since(session: Session, start: int, type_prefix: str) -> set[str]:
+    rows = session.execute(
+        select(LedgerSubject.subject_id)
+        .join(LedgerEntry, LedgerEntry.idx == LedgerSubject.idx)
+        .where(LedgerSubject.idx >= start, LedgerEntry.type.startswith(type_prefix))
+        .distinct()
+    ).scalars()
+    return set(rows)
+
+
 def latest_checkpoint(session: Session) -> LedgerCheckpoint | None:
     return session.execute(
         select(LedgerCheckpoint).order_by(LedgerCheckpoint.size.desc()).limit(1)

@@ -101,6 +101,14 @@ class LedgerService:
             )
         return found
 
+    def subjects_since(self, session: Session, start: int, type_prefix: str) -> set[str]:
+        """Ids named by entries at or after ``start`` whose type starts with ``type_prefix``.
+
+        Appends hold the head lock until commit, so indexes follow commit order: a reader that
+        remembers the size it saw can later ask exactly what changed since (its own session's
+        uncommitted entries included)."""
+        return repo.subjects_since(session, start, type_prefix)
+
     def trail(
         self, session: Session, subject_id: str, limit: int, offset: int
     ) -> tuple[list[LedgerEntry], int]:

@@ -1,6 +1,19 @@
 """Every ORM table. Importing this package registers them all on ``Base.metadata``."""
 
 from yaosu.models.base import Base
+from yaosu.models.catalog import (
+    CatalogVersion,
+    CodeSequence,
+    DatasetVersion,
+    Demand,
+    DemandAnswer,
+    IngestJob,
+    PullSchedule,
+    Registration,
+    Resource,
+    SearchTerm,
+    UploadSession,
+)
 from yaosu.models.identity import (
     Admission,
     ApiToken,
@@ -22,6 +35,12 @@ __all__ = [
     "Admission",
     "ApiToken",
     "Base",
+    "CatalogVersion",
+    "CodeSequence",
+    "DatasetVersion",
+    "Demand",
+    "DemandAnswer",
+    "IngestJob",
     "LedgerCheckpoint",
     "LedgerEntry",
     "LedgerHead",
@@ -30,6 +49,11 @@ __all__ = [
     "NodeKey",
     "OrgKey",
     "Organization",
+    "PullSchedule",
+    "Registration",
+    "Resource",
+    "SearchTerm",
+    "UploadSession",
     "User",
     "UserRole",
 ]

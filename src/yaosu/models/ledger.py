@@ -30,7 +30,7 @@ class LedgerSubject(Base):
     __tablename__ = "ledger_subjects"
 
     subject_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    idx: Mapped[int] = mapped_column(BigIndex, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigIndex, primary_key=True, autoincrement=False, index=True)
 
 
 class LedgerNode(Base):

@@ -78,6 +78,8 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("subject_id", "idx", name=op.f("pk_ledger_subjects")),
     )
+    with op.batch_alter_table("ledger_subjects", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_ledger_subjects_idx"), ["idx"], unique=False)
     op.create_table(
         "node_keys",
         sa.Column("purpose", sa.String(length=32), nullable=False),

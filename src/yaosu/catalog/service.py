@@ -1,0 +1,970 @@
+"""Catalog services: registration and review of resources, dataset versions and ingest jobs,
+search, census and demand lists. Every state change appends its ledger entry."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from yaosu.catalog import repository as repo
+from yaosu.catalog import rules, schemas, search
+from yaosu.catalog.index import index_for
+from yaosu.config import get_settings
+from yaosu.identity.service import org_service
+from yaosu.identity.subject import Subject
+from yaosu.kit.canonical import digest
+from yaosu.kit.errors import Conflict, Forbidden, Invalid, YaosuError, not_found
+from yaosu.kit.ids import new_id
+from yaosu.kit.timeutil import aware, utcnow
+from yaosu.ledger.service import ledger_service
+from yaosu.models.catalog import (
+    CatalogVersion,
+    DatasetVersion,
+    Demand,
+    DemandAnswer,
+    IngestJob,
+    PullSchedule,
+    Registration,
+    Resource,
+    UploadSession,
+)
+
+EDITORS = frozenset({"data_officer", "cdo"})
+REVIEWERS = frozenset({"reviewer", "platform_admin"})
+METADATA_KEYS = (
+    "name",
+    "name_en",
+    "classification_code",
+    "provider_id",
+    "provider_code",
+    "summary",
+    "format",
+    "fields",
+    "update_cycle",
+    "base_library",
+    "theme",
+    "share_attribute",
+    "share_conditions",
+    "share_legal_basis",
+    "share_method",
+    "open_attribute",
+    "source_system",
+    "authoritative",
+    "keywords",
+    "contact",
+)
+
+
+def snapshot(resource: Resource) -> dict[str, Any]:
+    """The catalog metadata of a resource, as versioned and registered."""
+    return {k: getattr(resource, k) for k in METADATA_KEYS}
+
+
+def _may_edit(subject: Subject, resource: Resource) -> bool:
+    if subject.is_system or "platform_admin" in subject.roles:
+        return True
+    return bool(subject.roles & EDITORS) and subject.org_id == resource.provider_id
+
+
+def _require_editor(subject: Subject, resource: Resource) -> None:
+    if not _may_edit(subject, resource):
+        raise Forbidden(
+            "Only the provider unit's data officers and chief data officer may change it.",
+            "只有资源提供单位的数据专管员或首席数据官可以修改该资源。",
+            code="not_provider",
+        )
+
+
+def _require_reviewer(subject: Subject) -> None:
+    if not (subject.is_system or subject.roles & REVIEWERS):
+        raise Forbidden(
+            "Only the data authority's reviewers decide on publication.",
+            "只有数据主管部门审核员可以审核发布。",
+            code="reviewer_required",
+        )
+
+
+class ResourceService:
+    def register(
+        self, session: Session, subject: Subject, data: schemas.ResourceCreate
+    ) -> Resource:
+        """Register a data resource 数据资源 as a draft catalog entry (CAT-1)."""
+        provider_id = data.provider_id or subject.org_id
+        if provider_id is None:
+            raise Invalid(
+                "Name the provider unit.", "请指定资源提供单位。", code="provider_required"
+            )
+        provider = org_service.get(session, subject, provider_id)
+        if not (subject.is_system or "platform_admin" in subject.roles) and (
+            provider.id != subject.org_id or not subject.roles & EDITORS
+        ):
+            raise Forbidden(
+                "A unit's data officers register its own resources.",
+                "只能由本单位数据专管员或首席数据官登记本单位的资源。",
+                code="not_provider",
+            )
+        payload = data.model_dump(mode="json")
+        rules.check_metadata(payload)
+        seq = repo.next_sequence(session, f"res:{data.classification_code}")
+        resource = Resource(
+            id=new_id(),
+            code=rules.resource_code(data.classification_code, seq),
+            classification_code=data.classification_code,
+            name=data.name,
+            provider_id=provider.id,
+            provider_code=data.provider_code or provider.uscc or provider.region_code,
+            status="draft",
+            catalog_version=0,
+            created_by=subject.user_id,
+            **{
+                k: payload[k]
+                for k in METADATA_KEYS
+                if k in payload
+                and k not in ("name", "classification_code", "provider_id", "provider_code")
+            },
+        )
+        session.add(resource)
+        session.flush()
+        self._index(session, resource)
+        ledger_service.record(
+            session,
+            "catalog.resource_registered",
+            subject.actor,
+            [resource.id, provider.id],
+            snapshot(resource),
+        )
+        return resource
+
+    def _index(self, session: Session, r: Resource) -> None:
+        parts = [
+            (r.name, 3),
+            (r.name_en or "", 3),
+            (r.code, 3),
+            (" ".join(r.keywords or []), 2),
+            (r.summary or "", 1),
+            (r.theme or "", 1),
+        ]
+        parts += [(f"{f.get('name', '')} {f.get('label_zh', '')}", 1) for f in r.fields or []]
+        repo.replace_terms(session, r.id, search.weighted_terms(parts))
+
+    def get(self, session: Session, subject: Subject, resource_id: str) -> Resource:
+        """A resource by id or by resource code, if the subject may read it."""
+        if "/" in resource_id:
+            resource_id = repo.resource_id_by_code(session, resource_id) or resource_id
+        found = repo.readable_resource(session, subject, resource_id)
+        if found is None:
+            raise not_found("Resource", "数据资源", resource_id)
+        return found
+
+    def update(
+        self, session: Session, subject: Subject, resource_id: str, data: schemas.ResourceUpdate
+    ) -> Resource:
+        """Edit metadata. Editing a published entry sends it back to review as a new version."""
+        resource = self.get(session, subject, resource_id)
+        _require_editor(subject, resource)
+        if resource.status not in rules.EDITABLE:
+            raise Conflict(
+                f"A {resource.status} resource cannot be edited.",
+                f"{rules.STATES[resource.status]}的资源不能修改。",
+                code="not_editable",
+            )
+        changes = data.model_dump(mode="json", exclude_unset=True)
+        merged = {**snapshot(resource), **changes}
+        rules.check_metadata(merged)
+        before = snapshot(resource)
+        for key, value in changes.items():
+            setattr(resource, key, value)
+        resource.updated_at = utcnow()
+        session.flush()
+        self._index(session, resource)
+        ledger_service.record(
+            session,
+            "catalog.resource_edited",
+            subject.actor,
+            [resource.id],
+            {"diff": rules.diff(before, snapshot(resource))},
+        )
+        if resource.status == "published":
+            self._to_review(session, subject, resource)
+        return resource
+
+    def submit(self, session: Session, subject: Subject, resource_id: str) -> Resource:
+        """Submit for review by the data authority; records a catalog version with its diff."""
+        resource = self.get(session, subject, resource_id)
+        _require_editor(subject, resource)
+        rules.check_transition(resource.status, "submitted")
+        self._to_review(session, subject, resource)
+        return resource
+
+    def _to_review(self, session: Session, subject: Subject, resource: Resource) -> None:
+        rules.check_publishable(snapshot(resource))
+        previous = repo.latest_catalog_version(session, resource.id)
+        current = snapshot(resource)
+        if previous is not None and previous.snapshot == current and resource.status != "returned":
+            raise Conflict(
+                "Nothing changed since the last version.",
+                "自上一版本以来没有修改。",
+                code="no_changes",
+            )
+        resource.catalog_version = (previous.version if previous else 0) + 1
+        session.add(
+            CatalogVersion(
+                resource_id=resource.id,
+                version=resource.catalog_version,
+                snapshot=current,
+                diff=rules.diff(previous.snapshot if previous else {}, current),
+                created_by=subject.user_id,
+            )
+        )
+        resource.status = "submitted"
+        resource.return_reason = None
+        resource.updated_at = utcnow()
+        session.flush()
+        ledger_service.record(
+            session,
+            "catalog.resource_submitted",
+            subject.actor,
+            [resource.id],
+            {"version": resource.catalog_version, "snapshot_sha256": digest(current)},
+        )
+
+    def publish(self, session: Session, subject: Subject, resource_id: str) -> Resource:
+        """Publish; the first publication issues the unified registration code (CAT-6)."""
+        _require_reviewer(subject)
+        resource = self.get(session, subject, resource_id)
+        rules.check_transition(resource.status, "published")
+        resource.status = "published"
+        now = utcnow()
+        resource.published_at = now
+        resource.updated_at = now
+        sha = digest(snapshot(resource))
+        if resource.registration_code is None:
+            region = resource.provider.region_code or "000000"
+            seq = repo.next_sequence(session, f"reg:{region}:{now.year}")
+            resource.registration_code = rules.registration_code(region, now.year, seq)
+            session.add(
+                Registration(
+                    code=resource.registration_code,
+                    resource_id=resource.id,
+                    catalog_version=resource.catalog_version,
+                    snapshot_sha256=sha,
+                )
+            )
+            session.flush()
+            ledger_service.record(
+                session,
+                "catalog.registration_issued",
+                subject.actor,
+                [resource.registration_code, resource.id],
+                {"code": resource.registration_code, "snapshot_sha256": sha},
+            )
+        session.flush()
+        ledger_service.record(
+            session,
+            "catalog.resource_published",
+            subject.actor,
+            [resource.id],
+            {"version": resource.catalog_version, "snapshot_sha256": sha},
+        )
+        return resource
+
+    def send_back(
+        self, session: Session, subject: Subject, resource_id: str, reason: str
+    ) -> Resource:
+        """Return to the provider with reasons (退回)."""
+        _require_reviewer(subject)
+        resource = self.get(session, subject, resource_id)
+        rules.check_transition(resource.status, "returned")
+        resource.status = "returned"
+        resource.return_reason = reason
+        resource.updated_at = utcnow()
+        session.flush()
+        ledger_service.record(
+            session, "catalog.resource_returned", subject.actor, [resource.id], {"reason": reason}
+        )
+        return resource
+
+    def retire(self, session: Session, subject: Subject, resource_id: str, reason: str) -> Resource:
+        resource = self.get(session, subject, resource_id)
+        if not (subject.roles & REVIEWERS or _may_edit(subject, resource)):
+            _require_editor(subject, resource)
+        rules.check_transition(resource.status, "retired")
+        resource.status = "retired"
+        resource.updated_at = utcnow()
+        session.flush()
+        ledger_service.record(
+            session, "catalog.resource_retired", subject.actor, [resource.id], {"reason": reason}
+        )
+        return resource
+
+    def versions(
+        self, session: Session, subject: Subject, resource_id: str
+    ) -> list[CatalogVersion]:
+        self.get(session, subject, resource_id)
+        return repo.catalog_versions(session, resource_id)
+
+    def registration(self, session: Session, code: str) -> schemas.Registration:
+        """Public lookup of a registration code."""
+        found = repo.resource_by_registration(session, code)
+        if found is None:
+            raise not_found("Registration", "登记编码", code)
+        reg, resource = found
+        return schemas.Registration(
+            code=reg.code,
+            resource_code=resource.code,
+            name=resource.name,
+            provider=resource.provider.name,
+            catalog_version=reg.catalog_version,
+            snapshot_sha256=reg.snapshot_sha256,
+            status=resource.status,
+            registered_at=reg.registered_at,
+        )
+
+    def search(
+        self,
+        session: Session,
+        subject: Subject,
+        q: str | None,
+        filters: dict[str, list[str]],
+        limit: int,
+        offset: int,
+    ) -> schemas.SearchResult:
+        """Chinese and English search over names, summaries, fields and keywords, with facets."""
+        query_terms = search.terms(q or "")
+        substring = None
+        if q and len(query_terms) == 1 and len(query_terms[0]) == 1:
+            substring, query_terms = query_terms[0], []  # one Chinese character: substring match
+        for key in filters:
+            if key not in repo.FACETS:
+                raise Invalid(
+                    f"Unknown facet {key!r}.", f"未知的筛选项 {key!r}。", code="invalid_facet"
+                )
+        ids, total, facets = index_for(session).query(
+            session, subject, query_terms, substring, filters, limit, offset
+        )
+        rows = repo.resources_by_ids(session, ids)
+        labels = _facet_labels(session, subject, facets.get("provider_id", []))
+        return schemas.SearchResult(
+            items=[schemas.Resource.model_validate(r) for r in rows],
+            total=total,
+            limit=limit,
+            offset=offset,
+            facets={
+                key: [
+                    schemas.Facet(value=v, label=labels.get((key, v), _label(key, v)), count=c)
+                    for v, c in values
+                ]
+                for key, values in facets.items()
+            },
+        )
+
+
+def _label(key: str, value: str) -> str:
+    vocab = {
+        "base_library": rules.BASE_LIBRARIES,
+        "share_attribute": rules.SHARE_ATTRIBUTES,
+        "open_attribute": rules.OPEN_ATTRIBUTES,
+        "format": rules.FORMATS,
+        "update_cycle": rules.UPDATE_CYCLES,
+    }.get(key, {})
+    return vocab.get(value, value)
+
+
+def _facet_labels(
+    session: Session, subject: Subject, providers: list[tuple[str, int]]
+) -> dict[tuple[str, str], str]:
+    names = org_service.names(session, subject, [org_id for org_id, _ in providers])
+    return {("provider_id", org_id): name for org_id, name in names.items()}
+
+
+class DatasetService:
+    """Dataset versions 数据版本 of a resource and the ingest jobs that make them."""
+
+    def storage(self) -> Any:
+        from yaosu.dataplane.storage import Storage
+
+        return Storage(get_settings().storage_root)
+
+    def upload_dir(self) -> Path:
+        path = get_settings().data_dir / "uploads"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def versions(
+        self, session: Session, subject: Subject, resource_id: str
+    ) -> list[DatasetVersion]:
+        resource = resource_service.get(session, subject, resource_id)
+        self._require_data_access(subject, resource)
+        return repo.dataset_versions(session, resource.id)
+
+    def version(self, session: Session, subject: Subject, version_id: str) -> DatasetVersion:
+        found = session.get(DatasetVersion, version_id)
+        if found is None:
+            raise not_found("Dataset version", "数据版本", version_id)
+        resource = resource_service.get(session, subject, found.resource_id)
+        self._require_data_access(subject, resource)
+        return found
+
+    def _require_data_access(self, subject: Subject, resource: Resource) -> None:
+        # Raw rows and profiles are the provider's and the data authority's; others get data
+        # through grants (the sharing issue), never here.
+        if (
+            subject.is_system
+            or subject.roles & CATALOG_STAFF
+            or subject.org_id == resource.provider_id
+        ):
+            return
+        raise Forbidden(
+            "Only the provider unit and the data authority see a resource's data.",
+            "只有资源提供单位和数据主管部门可以查看资源数据。",
+            code="data_access_denied",
+        )
+
+    # --- jobs -------------------------------------------------------------------------------
+    def create_job(
+        self,
+        session: Session,
+        subject: Subject,
+        resource_id: str,
+        kind: str,
+        params: dict[str, Any],
+        schedule_id: str | None = None,
+    ) -> IngestJob:
+        resource = resource_service.get(session, subject, resource_id)
+        _require_editor(subject, resource)
+        if resource.status == "retired":
+            raise Conflict(
+                "A retired resource takes no new data.",
+                "已撤销的资源不能再接收数据。",
+                code="resource_retired",
+            )
+        job = IngestJob(
+            id=new_id(),
+            resource_id=resource.id,
+            kind=kind,
+            params=params,
+            status="queued",
+            created_by=subject.user_id,
+            schedule_id=schedule_id,
+        )
+        session.add(job)
+        session.flush()
+        ledger_service.record(
+            session,
+            "catalog.ingest_queued",
+            subject.actor,
+            [job.id, resource.id],
+            {"kind": kind, "params": _public_params(params)},
+        )
+        return job
+
+    def job(self, session: Session, subject: Subject, job_id: str) -> IngestJob:
+        found = session.get(IngestJob, job_id)
+        if found is None:
+            raise not_found("Job", "任务", job_id)
+        resource = resource_service.get(session, subject, found.resource_id)
+        self._require_data_access(subject, resource)
+        return found
+
+    def jobs(
+        self, session: Session, subject: Subject, resource_id: str, limit: int, offset: int
+    ) -> tuple[list[IngestJob], int]:
+        resource = resource_service.get(session, subject, resource_id)
+        self._require_data_access(subject, resource)
+        return repo.jobs_of(session, resource.id, limit, offset)
+
+    def start_job(self, session: Session, job_id: str) -> IngestJob:
+        job = session.get(IngestJob, job_id)
+        if job is None:
+            raise not_found("Job", "任务", job_id)
+        if job.status != "queued":
+            raise Conflict(
+                f"The job is {job.status}.", f"任务状态为 {job.status}。", code="job_not_queued"
+            )
+        job.status = "running"
+        job.started_at = utcnow()
+        session.flush()
+        return job
+
+    def progress(self, session: Session, job_id: str, rows: int, nbytes: int) -> None:
+        job = session.get(IngestJob, job_id)
+        if job is not None:
+            job.rows_done, job.bytes_done = rows, nbytes
+
+    def fail_job(self, session: Session, job_id: str, error: YaosuError | Exception) -> IngestJob:
+        job = session.get(IngestJob, job_id)
+        assert job is not None
+        job.status = "failed"
+        job.finished_at = utcnow()
+        if isinstance(error, YaosuError):
+            job.error = error.envelope()["error"]
+        else:
+            job.error = {
+                "code": "ingest_failed",
+                "message": f"Ingest failed: {error}",
+                "message_zh": f"数据接入失败：{error}",
+            }
+        session.flush()
+        ledger_service.record(
+            session, "catalog.ingest_failed", _job_actor(job), [job.id, job.resource_id], job.error
+        )
+        return job
+
+    def finish_job(self, session: Session, job_id: str, result: Any) -> DatasetVersion:
+        """Record a completed ingest as the resource's new current version (one transaction)."""
+        job = session.get(IngestJob, job_id)
+        assert job is not None
+        resource = session.get(Resource, job.resource_id)
+        assert resource is not None
+        version = DatasetVersion(
+            id=new_id(),
+            resource_id=resource.id,
+            number=repo.next_version_number(session, resource.id),
+            storage_key=result.key,
+            sha256=result.sha256,
+            rows=result.rows,
+            size_bytes=result.size_bytes,
+            columns=[_column(c) for c in result.columns],
+            profile=_profile(result.profile),
+            source={
+                "kind": job.kind,
+                **_public_params(job.params),
+                "format": result.source_format,
+                "encoding": result.encoding,
+            },
+            created_by=job.created_by,
+        )
+        session.add(version)
+        resource.current_version_id = version.id
+        resource.updated_at = utcnow()
+        job.status = "succeeded"
+        job.finished_at = utcnow()
+        job.version_id = version.id
+        job.rows_done = result.rows
+        session.flush()
+        ledger_service.record(
+            session,
+            "catalog.dataset_version_created",
+            _job_actor(job),
+            [version.id, resource.id, job.id, f"sha256:{result.sha256}"],
+            {"number": version.number, "sha256": result.sha256, "rows": result.rows},
+        )
+        return version
+
+    def recover(self, session: Session) -> int:
+        """After a restart: jobs left running were interrupted; mark them failed (retry is open)."""
+        stale = repo.stale_running_jobs(session)
+        for job in stale:
+            self.fail_job(
+                session,
+                job.id,
+                Invalid(
+                    "The node stopped while this job ran; nothing was kept. Retry it.",
+                    "任务运行时节点停止，未保留任何结果，请重试。",
+                    code="interrupted",
+                ),
+            )
+        return len(stale)
+
+    def retry(self, session: Session, subject: Subject, job_id: str) -> IngestJob:
+        job = self.job(session, subject, job_id)
+        if job.status not in ("failed", "cancelled"):
+            raise Conflict(
+                "Only a failed job can be retried.", "只能重试失败的任务。", code="job_not_failed"
+            )
+        if job.kind == "upload" and not Path(job.params.get("path", "")).exists():
+            raise Conflict(
+                "The uploaded file is gone; upload it again.",
+                "上传的文件已不存在，请重新上传。",
+                code="upload_gone",
+            )
+        return self.create_job(session, subject, job.resource_id, job.kind, job.params)
+
+    # --- uploads ----------------------------------------------------------------------------
+    def stage_upload(
+        self,
+        session: Session,
+        subject: Subject,
+        resource_id: str,
+        filename: str,
+        write: Callable[[Path], None],
+        options: dict[str, Any],
+    ) -> IngestJob:
+        """A one-shot upload: the file is staged, then ingested by a job."""
+        resource = resource_service.get(session, subject, resource_id)
+        _require_editor(subject, resource)
+        path = self.upload_dir() / f"{new_id()}-{_safe_name(filename)}"
+        write(path)
+        return self.create_job(
+            session,
+            subject,
+            resource.id,
+            "upload",
+            {"path": str(path), "filename": filename, **options},
+        )
+
+    def open_upload(
+        self, session: Session, subject: Subject, resource_id: str, data: schemas.UploadCreate
+    ) -> UploadSession:
+        resource = resource_service.get(session, subject, resource_id)
+        _require_editor(subject, resource)
+        upload = UploadSession(
+            id=new_id(),
+            resource_id=resource.id,
+            filename=data.filename,
+            size=data.size,
+            status="open",
+            created_by=subject.user_id,
+            options={
+                k: v
+                for k, v in (
+                    ("format", data.format),
+                    ("encoding", data.encoding),
+                    ("sheet", data.sheet),
+                )
+                if v
+            },
+        )
+        session.add(upload)
+        session.flush()
+        self._chunk_path(upload).touch()
+        return upload
+
+    def _chunk_path(self, upload: UploadSession) -> Path:
+        return self.upload_dir() / f"chunked-{upload.id}"
+
+    def upload(self, session: Session, subject: Subject, upload_id: str) -> UploadSession:
+        found = repo.upload(session, upload_id)
+        if found is None:
+            raise not_found("Upload", "上传", upload_id)
+        resource = resource_service.get(session, subject, found.resource_id)
+        _require_editor(subject, resource)
+        return found
+
+    def append_chunk(
+        self, session: Session, subject: Subject, upload_id: str, offset: int, chunk: bytes
+    ) -> UploadSession:
+        """Append bytes at ``offset``; a client that lost track asks GET and resumes there."""
+        upload = self.upload(session, subject, upload_id)
+        if upload.status != "open":
+            raise Conflict(
+                f"The upload is {upload.status}.",
+                f"上传状态为 {upload.status}。",
+                code="upload_closed",
+            )
+        if offset != upload.received:
+            raise Conflict(
+                f"Expected a chunk at offset {upload.received}, got {offset}.",
+                f"应从偏移 {upload.received} 继续上传，收到的是 {offset}。",
+                code="wrong_offset",
+                expected=upload.received,
+            )
+        if upload.received + len(chunk) > upload.size:
+            raise Invalid(
+                "The chunk goes past the declared size.",
+                "分片超出声明的文件大小。",
+                code="upload_too_large",
+                size=upload.size,
+            )
+        path = self._chunk_path(upload)
+        with path.open("r+b") as fh:
+            fh.truncate(upload.received)  # a half-written earlier attempt is discarded
+            fh.seek(upload.received)
+            fh.write(chunk)
+        upload.received += len(chunk)
+        session.flush()
+        return upload
+
+    def complete_upload(self, session: Session, subject: Subject, upload_id: str) -> IngestJob:
+        upload = self.upload(session, subject, upload_id)
+        if upload.status != "open":
+            raise Conflict(
+                f"The upload is {upload.status}.",
+                f"上传状态为 {upload.status}。",
+                code="upload_closed",
+            )
+        if upload.received != upload.size:
+            raise Conflict(
+                f"Only {upload.received} of {upload.size} bytes have arrived.",
+                f"仅收到 {upload.received}/{upload.size} 字节。",
+                code="upload_incomplete",
+                received=upload.received,
+            )
+        final = self.upload_dir() / f"{upload.id}-{_safe_name(upload.filename)}"
+        shutil.move(self._chunk_path(upload), final)
+        job = self.create_job(
+            session,
+            subject,
+            upload.resource_id,
+            "upload",
+            {"path": str(final), "filename": upload.filename, **upload.options},
+        )
+        upload.status = "complete"
+        upload.job_id = job.id
+        session.flush()
+        return job
+
+    # --- pulls and schedules ------------------------------------------------------------------
+    def request_pull(
+        self, session: Session, subject: Subject, resource_id: str, data: schemas.PullCreate
+    ) -> IngestJob | PullSchedule:
+        if data.kind not in ("sql", "http"):
+            raise Invalid(
+                "A pull is 'sql' or 'http'.", "拉取方式应为 sql 或 http。", code="invalid_pull_kind"
+            )
+        if data.kind == "sql" and not (bool(data.table) ^ bool(data.query)):
+            raise Invalid(
+                "A SQL pull names a table or a query (one of them).",
+                "数据库拉取需指定表名或查询语句（二选一）。",
+                code="table_or_query",
+            )
+        if data.kind == "sql":
+            _check_pull_database(data.url)
+        params = data.model_dump(exclude={"kind", "cron"}, exclude_none=True)
+        if data.cron is None:
+            return self.create_job(session, subject, resource_id, data.kind, params)
+        resource = resource_service.get(session, subject, resource_id)
+        _require_editor(subject, resource)
+        schedule = PullSchedule(
+            id=new_id(),
+            resource_id=resource.id,
+            kind=data.kind,
+            params=params,
+            cron=data.cron,
+            next_run_at=next_run(data.cron, utcnow()),
+            created_by=subject.user_id,
+        )
+        session.add(schedule)
+        session.flush()
+        ledger_service.record(
+            session,
+            "catalog.pull_scheduled",
+            subject.actor,
+            [schedule.id, resource.id],
+            {"cron": data.cron, **_public_params(params)},
+        )
+        return schedule
+
+    def due_pulls(self, session: Session, now: datetime) -> list[IngestJob]:
+        """Queue a job for every schedule that is due, and move it to its next time."""
+        jobs = []
+        for schedule in repo.due_schedules(session, now):
+            creator = Subject.system(via="schedule")
+            job = self.create_job(
+                session,
+                creator,
+                schedule.resource_id,
+                schedule.kind,
+                schedule.params,
+                schedule_id=schedule.id,
+            )
+            schedule.last_job_id = job.id
+            schedule.next_run_at = next_run(schedule.cron, now)
+            jobs.append(job)
+        session.flush()
+        return jobs
+
+
+def _check_pull_database(url: str) -> None:
+    """A pull reads another system's database, never this node's own store."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        target = make_url(url)
+    except ArgumentError as exc:
+        raise Invalid(
+            f"Not a database URL: {exc}.", f"数据库地址无效：{exc}。", code="invalid_url"
+        ) from exc
+    settings = get_settings()
+    own = make_url(settings.resolved_database_url)
+    refused = False
+    if target.get_backend_name() == "sqlite":
+        path = Path(target.database or "").resolve()
+        refused = not target.database or path.is_relative_to(settings.data_dir.resolve())
+    elif target.get_backend_name() == own.get_backend_name():
+        refused = (target.host, target.port, target.database) == (own.host, own.port, own.database)
+    if refused:
+        raise Forbidden(
+            "A pull cannot read this node's own database or data directory.",
+            "不能从本节点自身的数据库或数据目录拉取数据。",
+            code="pull_forbidden",
+        )
+
+
+def next_run(cron: str, after: datetime) -> datetime:
+    from croniter import CroniterBadCronError, croniter
+
+    try:
+        return croniter(cron, aware(after)).get_next(datetime)
+    except (CroniterBadCronError, ValueError, KeyError) as exc:
+        raise Invalid(
+            f"Invalid cron expression {cron!r}: {exc}.",
+            f"无效的 cron 表达式 {cron!r}：{exc}。",
+            code="invalid_cron",
+        ) from exc
+
+
+def _public_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Params as recorded: database passwords never leave the job row."""
+    out = dict(params)
+    url = out.get("url")
+    if isinstance(url, str) and "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        out["url"] = f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+    out.pop("path", None)
+    return out
+
+
+def _job_actor(job: IngestJob) -> Any:
+    from yaosu.ledger.events import Actor
+
+    return Actor(user=job.created_by, org=None, via="job")
+
+
+def _column(c: Any) -> dict[str, Any]:
+    return {"name": c.name, "type": c.type, "nullable": c.nullable, "reason": c.reason}
+
+
+def _profile(p: Any) -> dict[str, Any]:
+    if hasattr(p, "to_dict"):
+        return p.to_dict()
+    if hasattr(p, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(p)
+    return dict(p)
+
+
+def _safe_name(filename: str) -> str:
+    keep = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in Path(filename).name)
+    return keep[-120:] or "upload"
+
+
+CATALOG_STAFF = repo.CATALOG_STAFF
+
+
+class DemandService:
+    """Supply-demand lists 供需清单 (CAT-5): units post demands, providers answer."""
+
+    def post(self, session: Session, subject: Subject, data: schemas.DemandCreate) -> Demand:
+        if subject.org_id is None:
+            raise Forbidden(
+                "A demand is posted by a unit.", "需求须由单位提出。", code="unit_required"
+            )
+        if data.provider_id:
+            org_service.get(session, subject, data.provider_id)
+        demand = Demand(
+            id=new_id(),
+            requester_id=subject.org_id,
+            title=data.title,
+            description=data.description,
+            scenario=data.scenario,
+            wanted_fields=data.wanted_fields,
+            provider_id=data.provider_id,
+            status="open",
+            created_by=subject.user_id,
+        )
+        session.add(demand)
+        session.flush()
+        ledger_service.record(
+            session,
+            "catalog.demand_posted",
+            subject.actor,
+            [demand.id, subject.org_id],
+            data.model_dump(mode="json"),
+        )
+        return demand
+
+    def get(self, session: Session, subject: Subject, demand_id: str) -> Demand:
+        found = session.execute(
+            repo.readable_demands(subject).where(Demand.id == demand_id)
+        ).scalar_one_or_none()
+        if found is None:
+            raise not_found("Demand", "数据需求", demand_id)
+        return found
+
+    def list(
+        self, session: Session, subject: Subject, status: str | None, limit: int, offset: int
+    ) -> tuple[list[Demand], int]:
+        return repo.list_demands(session, subject, status, limit, offset)
+
+    def answer(
+        self, session: Session, subject: Subject, demand_id: str, data: schemas.DemandAnswerCreate
+    ) -> Demand:
+        demand = self.get(session, subject, demand_id)
+        if demand.status == "closed":
+            raise Conflict("The demand is closed.", "该需求已关闭。", code="demand_closed")
+        if demand.provider_id and demand.provider_id != subject.org_id and not subject.is_system:
+            raise Forbidden(
+                "This demand was addressed to another unit.",
+                "该需求指定由其他单位响应。",
+                code="not_addressee",
+            )
+        if bool(data.resource_id) == bool(data.reason):
+            raise Invalid(
+                "Answer with a resource to link, or a reason to decline (one of them).",
+                "请关联一个资源，或说明不能满足的理由（二选一）。",
+                code="link_or_decline",
+            )
+        if data.resource_id:
+            resource = resource_service.get(session, subject, data.resource_id)
+            if resource.provider_id != subject.org_id and not subject.is_system:
+                raise Forbidden(
+                    "Link your own unit's resources.", "只能关联本单位的资源。", code="not_provider"
+                )
+            if resource.status != "published":
+                raise Conflict(
+                    "Only a published resource can answer a demand.",
+                    "只能关联已发布的资源。",
+                    code="resource_not_published",
+                )
+        answer = DemandAnswer(
+            id=new_id(),
+            demand_id=demand.id,
+            provider_id=subject.org_id or "",
+            decision="linked" if data.resource_id else "declined",
+            resource_id=data.resource_id,
+            reason=data.reason,
+            created_by=subject.user_id,
+        )
+        session.add(answer)
+        demand.status = "answered"
+        demand.updated_at = utcnow()
+        session.flush()
+        session.refresh(demand)
+        ledger_service.record(
+            session,
+            "catalog.demand_answered",
+            subject.actor,
+            [demand.id, answer.id],
+            data.model_dump(mode="json"),
+        )
+        return demand
+
+    def close(self, session: Session, subject: Subject, demand_id: str) -> Demand:
+        demand = self.get(session, subject, demand_id)
+        if demand.requester_id != subject.org_id and not subject.roles & REVIEWERS:
+            raise Forbidden(
+                "Only the requesting unit or the data authority closes a demand.",
+                "只有需求提出单位或数据主管部门可以关闭需求。",
+                code="not_requester",
+            )
+        if "closed" not in rules.DEMAND_TRANSITIONS[demand.status]:
+            raise Conflict("The demand is already closed.", "该需求已关闭。", code="demand_closed")
+        demand.status = "closed"
+        demand.updated_at = utcnow()
+        session.flush()
+        ledger_service.record(session, "catalog.demand_closed", subject.actor, [demand.id], {})
+        return demand
+
+
+resource_service = ResourceService()
+dataset_service = DatasetService()
+demand_service = DemandService()

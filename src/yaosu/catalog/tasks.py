@@ -1,0 +1,159 @@
+"""Running ingest jobs: synchronously inside a request or command, or on a worker thread after
+the request commits; and the scheduler that queues due pulls."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.orm import Session
+
+from yaosu.catalog.service import dataset_service
+from yaosu.db.uow import transaction
+from yaosu.kit.errors import Invalid, YaosuError
+from yaosu.kit.timeutil import utcnow
+from yaosu.models.catalog import IngestJob
+
+log = logging.getLogger("yaosu.jobs")
+Progress = Callable[[int, int], None]
+
+
+def build_source(job: IngestJob) -> Any:
+    """The data-plane source a job reads from."""
+    from yaosu.dataplane import readers
+
+    p = job.params
+    if job.kind == "upload":
+        return readers.open_source(
+            p["path"], format=p.get("format"), encoding=p.get("encoding"), sheet=p.get("sheet")
+        )
+    if job.kind == "http":
+        return readers.http_source(p["url"], format=p.get("format"), encoding=p.get("encoding"))
+    if job.kind == "sql":
+        engine = create_engine(p["url"])
+        query = p.get("query") or f"SELECT * FROM {_quoted_table(engine, p['table'])}"
+        return readers.sql_source(engine.raw_connection, query=query)
+    raise Invalid(
+        f"Unknown job kind {job.kind!r}.", f"未知的任务类型 {job.kind!r}。", code="invalid_job"
+    )
+
+
+def _quoted_table(engine: Any, table: str) -> str:
+    # Quote each dotted part as an identifier: a table name is never spliced in as SQL.
+    prep = engine.dialect.identifier_preparer
+    return ".".join(prep.quote_identifier(part) for part in table.split("."))
+
+
+def run_in_session(session: Session, job_id: str, progress: Progress | None = None) -> IngestJob:
+    """Run a job inside the caller's transaction (CLI, ``wait=true``). A failure is recorded on
+    the job and nothing is stored."""
+    from yaosu.dataplane.ingest import ingest
+
+    job = dataset_service.start_job(session, job_id)
+    try:
+        source = build_source(job)
+        result = ingest(source, dataset_service.storage(), progress=progress)
+    except YaosuError as exc:
+        dataset_service.fail_job(session, job_id, exc)
+        return job
+    dataset_service.finish_job(session, job_id, result)
+    _discard_upload_after_commit(session, job)
+    return job
+
+
+def _discard_upload_after_commit(session: Session, job: IngestJob) -> None:
+    """A staged upload is a copy: drop it once its version is committed (not a CLI user's file)."""
+    path = job.params.get("path")
+    if job.kind != "upload" or job.params.get("keep") or not path:
+        return
+
+    @event.listens_for(session, "after_commit", once=True)
+    def _drop(_: Session) -> None:
+        Path(path).unlink(missing_ok=True)
+
+
+class JobRunner:
+    """Runs queued jobs on worker threads, each step in its own short transaction."""
+
+    def __init__(self) -> None:
+        self._sessions: Callable[[bool], Session] | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def configure(self, sessions: Callable[[bool], Session], workers: int = 2) -> None:
+        with self._lock:
+            self._sessions = sessions
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="yaosu-job")
+
+    def shutdown(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+
+    def dispatch(self, session: Session, job_id: str, wait: bool) -> IngestJob:
+        """Run now in this transaction (``wait``), or on a worker once this transaction commits."""
+        if wait or self._pool is None:
+            return run_in_session(session, job_id)
+
+        @event.listens_for(session, "after_commit", once=True)
+        def _submit(_: Session) -> None:
+            assert self._pool is not None
+            self._pool.submit(self.run, job_id)
+
+        job = session.get(IngestJob, job_id)
+        assert job is not None
+        return job
+
+    def run(self, job_id: str) -> None:
+        from yaosu.dataplane.ingest import ingest
+
+        assert self._sessions is not None
+        sessions = self._sessions
+        try:
+            with transaction(sessions(True)) as s:
+                job = dataset_service.start_job(s, job_id)
+                s.expunge(job)
+            last = [0.0]
+
+            def progress(rows: int, nbytes: int) -> None:
+                now = time.monotonic()
+                if now - last[0] >= 0.5:
+                    last[0] = now
+                    with transaction(sessions(True)) as ps:
+                        dataset_service.progress(ps, job_id, rows, nbytes)
+
+            result = ingest(build_source(job), dataset_service.storage(), progress=progress)
+            with transaction(sessions(True)) as s:
+                dataset_service.finish_job(s, job_id, result)
+                _discard_upload_after_commit(s, job)
+        except Exception as exc:  # recorded on the job; the worker lives on
+            if not isinstance(exc, YaosuError):
+                log.exception("ingest job %s failed", job_id)
+            with transaction(sessions(True)) as s:
+                dataset_service.fail_job(s, job_id, exc)
+
+    def tick(self) -> int:
+        """Queue due scheduled pulls and run them; returns how many were queued."""
+        assert self._sessions is not None
+        with transaction(self._sessions(True)) as s:
+            jobs = [j.id for j in dataset_service.due_pulls(s, utcnow())]
+        for job_id in jobs:
+            if self._pool is not None:
+                self._pool.submit(self.run, job_id)
+        return len(jobs)
+
+    def recover(self) -> int:
+        assert self._sessions is not None
+        with transaction(self._sessions(True)) as s:
+            return dataset_service.recover(s)
+
+
+runner = JobRunner()

@@ -1,0 +1,370 @@
+"""Streaming column type inference over string batches, vectorised with Arrow compute.
+
+Each column keeps the candidate types still consistent with every non-null value seen so far.
+Candidates only ever drop out, so inference never fails halfway: a column that stops fitting
+any candidate is text. The types form three chains, narrowest first, where a value that fits a
+narrower type also fits the wider ones:
+
+    boolean            true/True/TRUE, false/False/FALSE, 是, 否 — never 0/1 (integers)
+    integer → float    integer: -?[1-9][0-9]{0,14} or 0; float adds a fraction and exponent
+    date → datetime    YYYY-MM-DD or YYYY/MM/DD (month/day may be 1 digit, year ≥ 1000),
+                       valid on the calendar; datetime adds [ T]HH[:MM[:SS[.ffffff]]] (no
+                       time zone)
+
+Conservative on purpose: a leading zero (``0001``) or more than 15 digits (18-digit resident
+IDs, bank cards — spreadsheets and JavaScript lose digits beyond 15) keeps a column as text, as
+do thousands separators, ``+5``, ``.5``, ``NaN``, eight-digit ``YYYYMMDD`` and time zones.
+When a column is widened or falls back to text, ``reason`` names the first offending row
+(1-based data row) and value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .errors import fmt_int, quote_value
+
+__all__ = ["ColumnInfo", "ColumnType", "TypeInferrer", "arrow_type", "cast_column"]
+
+
+class ColumnType(enum.StrEnum):
+    """The types a column can be stored as."""
+
+    BOOLEAN = "boolean"
+    INTEGER = "integer"
+    FLOAT = "float"
+    DATE = "date"
+    DATETIME = "datetime"
+    TEXT = "text"
+
+
+_ARROW = {
+    ColumnType.BOOLEAN: pa.bool_(),
+    ColumnType.INTEGER: pa.int64(),
+    ColumnType.FLOAT: pa.float64(),
+    ColumnType.DATE: pa.date32(),
+    ColumnType.DATETIME: pa.timestamp("us"),
+    ColumnType.TEXT: pa.string(),
+}
+
+
+def arrow_type(kind: ColumnType) -> pa.DataType:
+    """The Arrow (and Parquet) type a column of this kind is stored as."""
+    return _ARROW[kind]
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    """A column of a dataset version: name, stored type, whether it has nulls, and why it is
+    wider than it first looked (``None`` when nothing needs explaining)."""
+
+    name: str
+    type: ColumnType
+    nullable: bool
+    reason: str | None = None
+
+
+# -- checks: the index of the first non-null value that does not fit, or -1 ---------------------
+
+_TRUE = pa.array(["true", "True", "TRUE", "是"])
+_BOOLEANS = pa.array(["true", "True", "TRUE", "false", "False", "FALSE", "是", "否"])
+_NEGATIVE_INT = r"^-[1-9][0-9]{0,14}$"
+_FLOAT = r"^-?(?:0|[1-9][0-9]{0,14})(?:\.[0-9]+)?(?:[eE][+-]?[0-9]{1,3})?$"
+_BIG_EXPONENT = r"[eE][+-]?[0-9]{3}$"
+_MONTH = r"(?:0?[1-9]|1[0-2])"
+_DAY = r"(?:0?[1-9]|[12][0-9]|3[01])"
+_DATE_BODY = rf"[1-9][0-9]{{3}}(?:-{_MONTH}-{_DAY}|/{_MONTH}/{_DAY})"
+_TIME = r"(?:[01]?[0-9]|2[0-3])(?::[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,6})?)?)?"
+_DATE = f"^{_DATE_BODY}$"
+_DATETIME = f"^{_DATE_BODY}(?:[ T]{_TIME})?$"
+_PADDED_LENGTHS = (10, 13, 16, 19, 21, 22, 23, 24, 25, 26)  # date, +HH, :MM, :SS, .f-.ffffff
+_NULL_TEXT = pa.scalar(None, pa.string())
+
+
+def _first_false(mask: pa.Array) -> int:
+    """Index of the first false in a mask (nulls count as true), or -1."""
+    if pc.all(mask).as_py() is not False:  # nulls are skipped
+        return -1
+    return int(pc.index(pc.fill_null(mask, True), False).as_py())
+
+
+def _bad_boolean(col: pa.Array) -> int:
+    return _first_false(pc.or_(pc.is_in(col, value_set=_BOOLEANS), pc.is_null(col)))
+
+
+def _bad_integer(col: pa.Array) -> int:
+    digits = pc.ascii_is_decimal(col)
+    length = pc.binary_length(col)
+    if (
+        pc.all(digits).as_py() is not False
+        and (pc.max(length).as_py() or 0) <= 15
+        and not pc.any(pc.and_(pc.starts_with(col, "0"), pc.greater(length, 1))).as_py()
+    ):
+        return -1  # the common case, settled without a regex
+    plain = pc.and_(
+        pc.and_(digits, pc.less_equal(length, 15)),
+        pc.invert(pc.and_(pc.starts_with(col, "0"), pc.greater(length, 1))),
+    )
+    return _first_false(pc.or_(plain, pc.match_substring_regex(col, _NEGATIVE_INT)))
+
+
+def _bad_float(col: pa.Array) -> int:
+    ok = pc.match_substring_regex(col, _FLOAT)
+    if (
+        pc.any(pc.match_substring(col, "e", ignore_case=True)).as_py()
+        and pc.any(pc.match_substring_regex(col, _BIG_EXPONENT)).as_py()
+    ):
+        # 1e999 is well-formed but not a finite double.
+        parsed = pc.cast(pc.if_else(ok, col, _NULL_TEXT), pa.float64())
+        ok = pc.and_(ok, pc.fill_null(pc.is_finite(parsed), True))
+    return _first_false(ok)
+
+
+def canonical_dates(col: pa.Array, *, force: bool = False) -> pa.Array:
+    """Rewrite date(-time) strings to zero-padded ``YYYY-MM-DD[ HH…]`` for Arrow's parser.
+
+    Unless ``force`` is set, a column whose values all have one length of a padded form is
+    assumed padded already (the usual case); a cast then rejects any exception, and callers
+    retry with ``force``.
+    """
+    if pc.any(pc.match_substring(col, "/")).as_py():
+        col = pc.replace_substring(col, "/", "-")
+    if not force:
+        lengths = pc.min_max(pc.binary_length(col)).as_py()
+        if lengths["min"] == lengths["max"] and lengths["min"] in _PADDED_LENGTHS:
+            return col
+    col = pc.replace_substring_regex(col, r"^([0-9]{4})-([0-9])-", r"\1-0\2-")
+    col = pc.replace_substring_regex(col, r"^([0-9]{4}-[0-9]{2})-([0-9])([^0-9]|$)", r"\1-0\2\3")
+    return pc.replace_substring_regex(col, r"^([0-9-]{10})[ T]([0-9])(:|$)", r"\1 0\2\3")
+
+
+def _parse_dates(col: pa.Array, target: pa.DataType) -> pa.Array | None:
+    """Parse canonicalised date(-time) strings, or None if any value does not parse."""
+    parsed = _cast_or_none(canonical_dates(col), target)
+    if parsed is None:
+        parsed = _cast_or_none(canonical_dates(col, force=True), target)
+    return parsed
+
+
+def _cast_or_none(col: pa.Array, target: pa.DataType) -> pa.Array | None:
+    try:
+        return pc.cast(col, target)
+    except pa.ArrowInvalid:
+        return None
+
+
+def _first_before_year_1000(parsed: pa.Array) -> int:
+    early = pc.less(pc.year(parsed), 1000)
+    return int(pc.index(pc.fill_null(early, False), True).as_py())
+
+
+def _bad_date_like(col: pa.Array, pattern: str, target: pa.DataType) -> int:
+    # Fast path: Arrow's ISO parser accepts exactly the padded forms and checks the calendar,
+    # so one cast settles a whole batch. A failing cast is slow, hence the '/' test first.
+    slashes = pc.match_substring(col, "/")
+    parsed = None
+    if not pc.any(slashes).as_py():
+        parsed = _cast_or_none(col, target)
+    # Values spelled with both '/' and '-' are not dates; the slow path finds the first one.
+    if parsed is None and not pc.any(pc.and_(slashes, pc.match_substring(col, "-"))).as_py():
+        parsed = _parse_dates(col, target)
+    if parsed is not None:
+        return _first_before_year_1000(parsed)
+    # Slow path, for the batch that eliminates the type: find the first offending value.
+    shape_bad = _first_false(pc.match_substring_regex(col, pattern))
+    head = col if shape_bad < 0 else col.slice(0, shape_bad)
+    if not len(head):
+        return shape_bad
+    canonical = canonical_dates(head, force=True)
+    if _cast_or_none(canonical, target) is not None:
+        return shape_bad
+    # strptime rolls 2023-02-30 over to March; formatting back exposes that.
+    day = pc.utf8_slice_codeunits(canonical, 0, 10)
+    parsed = pc.strptime(day, format="%Y-%m-%d", unit="s", error_is_null=True)
+    valid = pc.fill_null(pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), day), False)
+    calendar_bad = _first_false(pc.or_(valid, pc.is_null(head)))
+    return calendar_bad if calendar_bad >= 0 else shape_bad
+
+
+def _bad_date(col: pa.Array) -> int:
+    return _bad_date_like(col, _DATE, pa.date32())
+
+
+def _bad_datetime(col: pa.Array) -> int:
+    return _bad_date_like(col, _DATETIME, pa.timestamp("us"))
+
+
+_FIRST_BAD: dict[ColumnType, Callable[[pa.Array], int]] = {
+    ColumnType.BOOLEAN: _bad_boolean,
+    ColumnType.INTEGER: _bad_integer,
+    ColumnType.FLOAT: _bad_float,
+    ColumnType.DATE: _bad_date,
+    ColumnType.DATETIME: _bad_datetime,
+}
+_CHAINS = (
+    (ColumnType.BOOLEAN,),
+    (ColumnType.INTEGER, ColumnType.FLOAT),
+    (ColumnType.DATE, ColumnType.DATETIME),
+)
+_ORDER = (
+    ColumnType.BOOLEAN,
+    ColumnType.INTEGER,
+    ColumnType.FLOAT,
+    ColumnType.DATE,
+    ColumnType.DATETIME,
+)
+_NARROWER = {
+    ColumnType.TEXT: _ORDER,
+    ColumnType.FLOAT: (ColumnType.INTEGER,),
+    ColumnType.DATETIME: (ColumnType.DATE,),
+}
+
+
+_ONE = {
+    ColumnType.INTEGER: re.compile(r"0|-?[1-9][0-9]{0,14}"),
+    ColumnType.FLOAT: re.compile(_FLOAT[1:-1]),
+    ColumnType.DATE: re.compile(_DATE[1:-1]),
+    ColumnType.DATETIME: re.compile(_DATETIME[1:-1]),
+}
+_YMD = re.compile(r"([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})")
+_BOOLEAN_SET = frozenset(_BOOLEANS.to_pylist())
+
+
+def _fits_one(kind: ColumnType, value: str) -> bool:
+    """A quick test of one value; ``False`` must imply the vectorised check rejects it too."""
+    if kind is ColumnType.BOOLEAN:
+        return value in _BOOLEAN_SET
+    if not _ONE[kind].fullmatch(value):
+        return False
+    if kind is ColumnType.FLOAT:
+        return math.isfinite(float(value))
+    if kind in (ColumnType.DATE, ColumnType.DATETIME):
+        parts = _YMD.match(value)
+        assert parts is not None  # the pattern above guarantees the shape
+        year, month, day = (int(p) for p in parts.groups())
+        try:
+            dt.date(year, month, day)
+        except ValueError:
+            return False
+    return True
+
+
+def _why_not(kind: ColumnType, value: str) -> tuple[str, bool]:
+    """Explain why ``value`` is not of ``kind``; the flag marks explanations worth showing even
+    for the very first value (they are not obvious from the value alone)."""
+    shown = quote_value(value)
+    if kind is ColumnType.INTEGER and re.fullmatch(r"-?[0-9]+", value):
+        if len(value.lstrip("-")) > 15:
+            return f"{shown} has more than 15 digits (an identifier, not a number)", True
+        return f"{shown} has a leading zero (kept as text to preserve it)", True
+    if kind in (ColumnType.DATE, ColumnType.DATETIME):
+        pattern = _DATE if kind is ColumnType.DATE else _DATETIME
+        if re.search(pattern, value):
+            return f"{shown} is not a valid calendar date", True
+    noun = {
+        ColumnType.BOOLEAN: "a boolean (true/false/是/否)",
+        ColumnType.INTEGER: "an integer",
+        ColumnType.FLOAT: "a number",
+        ColumnType.DATE: "a date (YYYY-MM-DD or YYYY/MM/DD)",
+        ColumnType.DATETIME: "a date-time (YYYY-MM-DD HH:MM:SS)",
+    }[kind]
+    return f"{shown} is not {noun}", False
+
+
+@dataclass
+class _Dropped:
+    row: int
+    message: str
+    informative: bool
+
+
+@dataclass
+class _Column:
+    name: str
+    alive: set[ColumnType] = field(default_factory=lambda: set(_ORDER))
+    dropped: dict[ColumnType, _Dropped] = field(default_factory=dict)
+    first_row: int | None = None
+    nulls: int = 0
+
+
+class TypeInferrer:
+    """Infers column types batch by batch; feed every batch to ``update`` in order."""
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        self._columns = [_Column(name) for name in columns]
+        self.rows = 0
+        """Rows seen so far."""
+
+    def update(self, batch: pa.RecordBatch) -> None:
+        """Narrow every column's candidates with one batch of string columns."""
+        for state, col in zip(self._columns, batch.columns, strict=True):
+            self._update_column(state, col)
+        self.rows += batch.num_rows
+
+    def _update_column(self, state: _Column, col: pa.Array) -> None:
+        state.nulls += col.null_count
+        if col.null_count == len(col) or (not state.alive and state.first_row is not None):
+            return
+        first = 0 if col.null_count == 0 else pc.index(pc.is_valid(col), True).as_py()
+        if state.first_row is None:
+            state.first_row = self.rows + first + 1
+        first_value = col[first].as_py()
+        for chain in _CHAINS:
+            for kind in chain:
+                if kind not in state.alive:
+                    continue
+                # Most eliminations happen on the first value; settle those without a scan.
+                at = first if not _fits_one(kind, first_value) else _FIRST_BAD[kind](col)
+                if at < 0:
+                    break  # fits; the wider types of this chain fit as well
+                value = col[at].as_py()
+                message, informative = _why_not(kind, value)
+                state.alive.discard(kind)
+                state.dropped[kind] = _Dropped(self.rows + at + 1, message, informative)
+
+    def current_types(self) -> list[ColumnType]:
+        """The type each column would get if the input ended here."""
+        return [self._decide(state).type for state in self._columns]
+
+    def columns(self) -> list[ColumnInfo]:
+        """The inferred columns (callable at any time; final after the last batch)."""
+        return [self._decide(state) for state in self._columns]
+
+    def _decide(self, state: _Column) -> ColumnInfo:
+        nullable = state.nulls > 0
+        if state.first_row is None:
+            return ColumnInfo(state.name, ColumnType.TEXT, nullable, None)
+        kind = next((k for k in _ORDER if k in state.alive), ColumnType.TEXT)
+        candidates = [
+            (drop.row, drop.informative, -_ORDER.index(k), drop)
+            for k in _NARROWER.get(kind, ())
+            if (drop := state.dropped.get(k)) is not None
+        ]
+        reason = None
+        if candidates:
+            row, informative, _, drop = max(candidates, key=lambda c: c[:3])
+            if row > state.first_row or informative:
+                reason = f"row {fmt_int(row)}: {drop.message}"
+        return ColumnInfo(state.name, kind, nullable, reason)
+
+
+def cast_column(col: pa.Array, kind: ColumnType) -> pa.Array:
+    """Cast a string column to ``kind``; every non-null value must have passed inference."""
+    if kind is ColumnType.TEXT:
+        return col
+    if kind is ColumnType.BOOLEAN:
+        truth = pc.is_in(col, value_set=_TRUE)
+        return pc.if_else(pc.is_valid(col), truth, pa.scalar(None, pa.bool_()))
+    if kind in (ColumnType.DATE, ColumnType.DATETIME):
+        parsed = _parse_dates(col, _ARROW[kind])
+        assert parsed is not None, "inference accepted a value the parser rejects"
+        return parsed
+    return pc.cast(col, _ARROW[kind])
