@@ -557,7 +557,10 @@ class DatasetService:
         return version
 
     def recover(self, session: Session) -> int:
-        """After a restart: jobs left running were interrupted; mark them failed (retry is open)."""
+        """After a restart: jobs left running were interrupted; mark them failed (retry is open)
+        and remove staging files a killed process left behind (older than an hour, so that a
+        second process's ingest in progress is never touched)."""
+        self.storage().sweep_staging(3600)
         stale = repo.stale_running_jobs(session)
         for job in stale:
             self.fail_job(
@@ -633,6 +636,13 @@ class DatasetService:
         session.add(upload)
         session.flush()
         self._chunk_path(upload).touch()
+        ledger_service.record(
+            session,
+            "catalog.upload_opened",
+            subject.actor,
+            [upload.id, resource.id],
+            {"filename": data.filename, "size": data.size},
+        )
         return upload
 
     def _chunk_path(self, upload: UploadSession) -> Path:
