@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from bench import ledger, search
+from bench import ingest, ledger, search
 
-BENCHES = {"ledger": ledger.main, "search": search.main}
+BENCHES = {"ledger": ledger.main, "ingest": ingest.main, "search": search.main}
 
 
 def main() -> None:

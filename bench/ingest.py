@@ -19,11 +19,12 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
-GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华玉萍红玲芬燕彬鹏辉建国志文斌宇浩然子轩梓涵一诺欣怡"
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华玉萍红玲芬燕彬鹏辉建国志文斌宇浩然"
 CITIES = [
     "北京市",
     "上海市",
@@ -130,8 +131,9 @@ def _duckdb(path: str, out: str, encoding: str | None) -> dict[str, Any]:
 
 
 def _child(queue: Any, name: str, args: tuple[Any, ...]) -> None:
+    sides: dict[str, Callable[..., dict[str, Any]]] = {"_ours": _ours, "_duckdb": _duckdb}
     try:
-        result = {"_ours": _ours, "_duckdb": _duckdb}[name](*args)
+        result = sides[name](*args)
     except Exception as exc:
         result = {"error": f"{type(exc).__name__}: {exc}"}
     result["rss_mb"] = _peak_rss_mb()
@@ -156,14 +158,27 @@ def main(quick: bool = False) -> None:
     try:
         started = time.perf_counter()
         gb, utf8 = generate(tmp, rows)
-        print(
-            f"generated in {time.perf_counter() - started:.1f}s: "
-            f"GB18030 {gb.stat().st_size / 1e6:,.1f} MB, UTF-8 copy {utf8.stat().st_size / 1e6:,.1f} MB"
+        sizes = (
+            f"GB18030 {gb.stat().st_size / 1e6:,.1f} MB, UTF-8 {utf8.stat().st_size / 1e6:,.1f} MB"
         )
-        ours_gb = in_child("_ours", str(gb), str(tmp / "store"))
-        ours_utf8 = in_child("_ours", str(utf8), str(tmp / "store"))
-        duck_gb = in_child("_duckdb", str(gb), str(tmp / "duck-gb.parquet"), "gb18030")
-        duck_utf8 = in_child("_duckdb", str(utf8), str(tmp / "duck-utf8.parquet"), None)
+        print(f"generated in {time.perf_counter() - started:.1f}s: {sizes}")
+        runs = 1 if quick else 3
+        print(f"each side runs {runs}× in a fresh process, interleaved; the best run is shown")
+        ours_gb: dict[str, Any] = {}
+        ours_utf8: dict[str, Any] = {}
+        duck_gb: dict[str, Any] = {}
+        duck_utf8: dict[str, Any] = {}
+        for _ in range(runs):
+            ours_gb = _best(ours_gb, in_child("_ours", str(gb), str(tmp / "store")))
+            duck_utf8 = _best(
+                duck_utf8, in_child("_duckdb", str(utf8), str(tmp / "duck-utf8.parquet"), None)
+            )
+            ours_utf8 = _best(ours_utf8, in_child("_ours", str(utf8), str(tmp / "store")))
+            if not duck_gb or "error" not in duck_gb:
+                duck_gb = _best(
+                    duck_gb,
+                    in_child("_duckdb", str(gb), str(tmp / "duck-gb.parquet"), "gb18030"),
+                )
         for label, result in (("ours, GB18030", ours_gb), ("ours, UTF-8 copy", ours_utf8)):
             _report(label, result, rows)
         if "error" in duck_gb:
@@ -183,6 +198,12 @@ def main(quick: bool = False) -> None:
                 )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _best(best: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    if not best or ("seconds" in new and new["seconds"] < best.get("seconds", float("inf"))):
+        return new
+    return best
 
 
 def _report(label: str, result: dict[str, Any], rows: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -12,12 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from yaosu.dataplane.inference import (
-    _FIRST_BAD,
     ColumnInfo,
     ColumnType,
     TypeInferrer,
     _fits_one,
     cast_column,
+    first_bad,
 )
 
 T = ColumnType
@@ -159,27 +160,44 @@ def test_any_non_number_string_forces_text(
         assert info.reason is not None and info.reason.startswith(f"row {position + 1:,}:")
 
 
-@settings(max_examples=200, deadline=None)
-@given(
-    st.one_of(
-        st.text(max_size=25),
-        st.from_regex(r"-?[0-9]{1,17}(\.[0-9]{1,3})?([eE]-?[0-9]{1,3})?", fullmatch=True),
-        st.from_regex(
-            r"[0-9]{4}[-/][0-9]{1,2}[-/][0-9]{1,2}"
-            r"([ T][0-9]{1,2}(:?[0-9]{2}){0,2}(\.[0-9]{1,8})?)?Z?",
-            fullmatch=True,
-        ),
-        st.sampled_from(["true", "TRUE", "tRuE", "是", "否", "0", "00", "1e400"]),
-    )
+VALUES = st.one_of(
+    st.text(max_size=25),
+    st.from_regex(r"-?[0-9]{1,17}(\.[0-9]{1,3})?([eE]-?[0-9]{1,3})?", fullmatch=True),
+    st.from_regex(
+        r"[0-9]{4}[-/][0-9]{1,2}[-/][0-9]{1,2}"
+        r"([ T][0-9]{1,2}(:?[0-9]{2}){0,2}(\.[0-9]{1,8})?)?Z?",
+        fullmatch=True,
+    ),
+    st.from_regex(r"[-+]?[0-9]{0,17}\.?[0-9]{0,3}", fullmatch=True),
+    st.sampled_from(
+        ["true", "TRUE", "tRuE", "是", "否", "0", "00", "1e400", "inf", "-nan", "+1.5", "-.5"]
+    ),
 )
+KINDS = (T.BOOLEAN, T.INTEGER, T.FLOAT, T.DATE, T.DATETIME)
+
+
+@settings(max_examples=200, deadline=None)
+@given(VALUES)
 def test_single_value_shortcut_agrees_with_the_vectorised_check(value: str) -> None:
     # The one-value pre-check may only reject what the batch check rejects too.
     col = pa.array([value])
-    for kind, first_bad in _FIRST_BAD.items():
-        vectorised_ok = first_bad(col) < 0
+    for kind in KINDS:
+        vectorised_ok = first_bad(kind, col) < 0
         assert _fits_one(kind, value) == vectorised_ok, (kind, value)
         if vectorised_ok:  # and whatever inference accepts, the cast turns into a value
             assert cast_column(col, kind).null_count == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), VALUES), max_size=12), st.data())
+def test_whole_column_checks_find_the_first_misfit(values: list[str | None], data: Any) -> None:
+    # The fast whole-column paths must agree with the one-value reference on every position.
+    kind = data.draw(st.sampled_from(KINDS))
+    col = pa.array(values, pa.string())
+    expected = next(
+        (i for i, v in enumerate(values) if v is not None and not _fits_one(kind, v)), -1
+    )
+    assert first_bad(kind, col) == expected
 
 
 @settings(max_examples=40, deadline=None)

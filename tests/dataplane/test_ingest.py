@@ -48,7 +48,7 @@ ingest_module = importlib.import_module(
 )  # the package's `ingest` is the function
 
 T = ColumnType
-SMALL_BLOCKS = Limits(max_line_bytes=64 << 10)  # many batches from a small file
+SMALL_BLOCKS = Limits(max_line_bytes=64 << 10, block_bytes=64 << 10)  # many small batches
 
 
 def ingest_file(path: Path, storage: Storage, **kwargs: Any) -> Any:
@@ -276,6 +276,18 @@ def test_read_back_preview_schema_export(
     )
     with pytest.raises(DataplaneError):
         export(storage, result.key, "xml")  # type: ignore[arg-type]
+
+
+def test_exports_ingest_back_to_the_same_version(tmp_path: Path, storage: Storage) -> None:
+    rows = people(300)
+    for row in rows[1:]:
+        row[5] = f"{float(row[5]):.1f}"  # whole floats such as 2.0 must stay floats
+    result = ingest_file(write_csv(tmp_path / "a.csv", rows), storage)
+    assert result.columns[5].type is T.FLOAT
+    for fmt in ("csv", "json"):
+        path = tmp_path / f"export.{fmt}"
+        path.write_bytes(b"".join(export(storage, result.key, fmt)))
+        assert ingest_file(path, storage).key == result.key, fmt
 
 
 def test_ingest_xlsx_json_and_parquet(tmp_path: Path, storage: Storage) -> None:

@@ -57,8 +57,8 @@ def run_in_session(session: Session, job_id: str, progress: Progress | None = No
 
     job = dataset_service.start_job(session, job_id)
     try:
-        source = build_source(job)
-        result = ingest(source, dataset_service.storage(), progress=progress)
+        with build_source(job) as source:
+            result = ingest(source, dataset_service.storage(), progress=progress)
     except YaosuError as exc:
         dataset_service.fail_job(session, job_id, exc)
         return job
@@ -130,7 +130,8 @@ class JobRunner:
                     with transaction(sessions(True)) as ps:
                         dataset_service.progress(ps, job_id, rows, nbytes)
 
-            result = ingest(build_source(job), dataset_service.storage(), progress=progress)
+            with build_source(job) as source:
+                result = ingest(source, dataset_service.storage(), progress=progress)
             with transaction(sessions(True)) as s:
                 dataset_service.finish_job(s, job_id, result)
                 _discard_upload_after_commit(s, job)

@@ -2,9 +2,13 @@
 
 The header is the first row Arrow parses (so it is split by exactly the same rules as the
 data); Python's csv module only counts its fields up front. Errors that Arrow reports without a
-position (a ragged row while parsing in parallel, a record longer than a block, a quoted field
-cut off at the end) are located afterwards by a second, pure-Python scan. That scan runs only on
-the error path, so good files pay nothing for it.
+usable position (a ragged row — Arrow counts records, people count lines —, a record longer
+than a block, a quoted field cut off at the end) are located afterwards by a second,
+pure-Python scan. That scan runs only on the error path, so good files pay nothing for it.
+
+Memory stays bounded whatever the file size: Arrow's background reader is held to three blocks
+ahead of the consumer, and a line or quoted record longer than ``Limits.max_line_bytes`` is
+rejected as soon as the raw stream shows it.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ __all__ = ["CsvSource"]
 
 T = TypeVar("T")
 _HEAD_BYTES = 64 << 10
-_BLOCK_BYTES = 16 << 20  # bigger batches mean fewer kernel calls per row downstream
+_READAHEAD_BLOCKS = 3
 
 _DELIMITERS = (",", "\t", ";", "|")
 _QUOTE = '"'
@@ -111,8 +115,8 @@ class CsvSource(Source):
         return pacsv.open_csv(
             stream,
             read_options=pacsv.ReadOptions(
-                use_threads=True,
-                block_size=block_size or max(self._limits.max_line_bytes, _BLOCK_BYTES),
+                use_threads=False,
+                block_size=block_size or max(self._limits.max_line_bytes, self._limits.block_bytes),
                 autogenerate_column_names=True,
             ),
             parse_options=pacsv.ParseOptions(
@@ -127,7 +131,8 @@ class CsvSource(Source):
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=True,
                 null_values=[""],
-                check_utf8=True,
+                # Transcoded input is valid UTF-8 by construction; only raw UTF-8 needs checking.
+                check_utf8=self._codec.startswith("utf-8"),
             ),
         )
 
@@ -160,6 +165,8 @@ class CsvSource(Source):
         """Stream data rows (the header excluded) in batches of about one block each."""
         schema = self.schema
         stream = self._stream()
+        block = max(self._limits.max_line_bytes, self._limits.block_bytes)
+        stream.limit_readahead(_READAHEAD_BLOCKS * block)  # bounded memory, any input size
         self._bytes_read = 0
         try:
             reader = self._guard(lambda: self._reader(stream), stream)
@@ -173,6 +180,7 @@ class CsvSource(Source):
                     batch = batch.slice(1)
                     header_pending = False
                 self._bytes_read = stream.offset
+                stream.release(block)  # about one block of input per batch
                 if batch.num_rows:
                     yield pa.RecordBatch.from_arrays(_as_strings(batch), schema=schema)
             quotes_odd = stream.quotes % 2 == 1

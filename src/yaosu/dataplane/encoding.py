@@ -2,9 +2,9 @@
 
 Detection order: a byte-order mark; strict UTF-8 on samples from the head, middle and tail of
 the file; GB18030 (a superset of GBK and GB2312) if the samples decode; charset-normalizer;
-otherwise ``encoding_undetectable``. GB18030 is transcoded with the C library's iconv when it
-agrees with Python's codec on a probe (glibc does), with Python's codec otherwise. Only ASCII-compatible encodings are accepted, because
-newline, quote and delimiter bytes are located in the raw input.
+otherwise ``encoding_undetectable``. Only ASCII-compatible encodings are accepted, because
+newline, quote and delimiter bytes are located in the raw input. GB18030 is transcoded with the
+C library's iconv when it agrees with Python's codec on a probe (glibc does), else with Python's.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import errno
 import functools
 import io
 import os
+import threading
 import weakref
 from typing import BinaryIO, NoReturn, Protocol
 
@@ -192,6 +193,7 @@ class _IconvToUtf8:
         if self._cd in (None, ctypes.c_void_p(-1).value):
             raise LookupError(codec)
         self._pending = b""
+        self._out = ctypes.create_string_buffer(0)
         self._close = weakref.finalize(self, lib.iconv_close, self._cd)
 
     def getstate(self) -> tuple[bytes, int]:
@@ -199,10 +201,15 @@ class _IconvToUtf8:
 
     def decode(self, data: bytes, final: bool = False) -> bytes:
         data = self._pending + data
-        out = ctypes.create_string_buffer(2 * len(data) + 16)  # UTF-8 is at most 1.5x here
+        need = 2 * len(data) + 16  # UTF-8 takes at most 1.5 times the GB18030 bytes
+        if len(self._out) < need:
+            self._out = ctypes.create_string_buffer(need)
+        out = self._out
         in_ptr = ctypes.c_char_p(data)
         in_left = ctypes.c_size_t(len(data))
-        out_ptr = ctypes.cast(out, ctypes.c_char_p)
+        # From the address, not ctypes.cast: cast ties the buffers into a reference cycle
+        # that only the cyclic collector frees, and megabyte buffers pile up until it runs.
+        out_ptr = ctypes.c_char_p(ctypes.addressof(out))
         out_left = ctypes.c_size_t(len(out))
         ctypes.set_errno(0)
         status = self._lib.iconv(
@@ -281,7 +288,8 @@ class Utf8Stream(io.RawIOBase):
         self._passthrough = _is_utf8(encoding)
         codec = "utf-8" if self._passthrough else encoding
         self._decoder = to_utf8(codec) if validate or not self._passthrough else None
-        self._chunk_size = chunk_size
+        # Chunks no larger than the line limit: then only lines crossing a chunk edge can be long.
+        self._chunk_size = min(chunk_size, max_line) if max_line else chunk_size
         self._max_line = max_line
         self._quote = quote
         self._field_edges = (delimiter, b"\n", b"\r", quote)
@@ -299,17 +307,48 @@ class Utf8Stream(io.RawIOBase):
         self._line_start = skip
         self.error: DataplaneError | None = None
         """The error raised from ``read``, kept because Arrow may wrap it."""
+        self._budget: int | None = None
+        self._handed = 0
+        self._released = 0
+        self._stopped = False
+        self._turn = threading.Condition()
 
     def readable(self) -> bool:
         return True
 
+    def limit_readahead(self, budget: int) -> None:
+        """Make ``read`` wait while more than ``budget`` bytes are handed out and not yet
+        ``release``d: Arrow's background reader would otherwise buffer as far ahead as it can
+        when the consumer is the slower side."""
+        self._budget = budget
+
+    def release(self, nbytes: int) -> None:
+        """Let the reader run ``nbytes`` further ahead (the consumer took a batch)."""
+        with self._turn:
+            self._released += nbytes
+            self._turn.notify_all()
+
     def close(self) -> None:
+        with self._turn:
+            self._stopped = True
+            self._turn.notify_all()
         self._raw.close()
         super().close()
 
     def read(self, size: int | None = -1) -> bytes:
         if self.error is not None:
             raise self.error
+        if self._budget is not None:
+            with self._turn:
+                while not self._stopped and self._handed - self._released > self._budget:
+                    self._turn.wait()
+            if self._stopped:
+                return b""
+        out = self._read(size)
+        self._handed += len(out)
+        return out
+
+    def _read(self, size: int | None) -> bytes:
         if size is None or size < 0:
             size = 1 << 62
         while len(self._buf) < size and not self._eof:

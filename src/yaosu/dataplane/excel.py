@@ -83,13 +83,17 @@ class ExcelSource(Source):
         check_zip(path, self._limits)
         try:
             workbook = python_calamine.CalamineWorkbook.from_path(path)
-            names = list(workbook.sheet_names)
-            self.sheet_name = _pick_sheet(names, sheet)
-            self._sheet = workbook.get_sheet_by_name(self.sheet_name)
-        except DataplaneError:
-            raise
         except Exception as exc:  # calamine raises several unrelated types
             raise _corrupt(path, str(exc) or type(exc).__name__) from None
+        try:
+            self.sheet_name = _pick_sheet(list(workbook.sheet_names), sheet)
+            self._sheet = workbook.get_sheet_by_name(self.sheet_name)  # the sheet, in memory
+        except DataplaneError:
+            raise
+        except Exception as exc:
+            raise _corrupt(path, str(exc) or type(exc).__name__) from None
+        finally:
+            workbook.close()
         self._first_col = (self._sheet.start or (0, 0))[1]
         header: list[Any] | None = None
         self._skip = 0
@@ -134,10 +138,12 @@ class ExcelSource(Source):
         for _ in range(self._skip):
             next(rows, None)  # empty rows above, and the header
         for row in rows:
-            cells: list[Any] = list(row)[:width]
+            cells = [to_text(v) for v in list(row)[:width]]
+            if not any(cells):
+                continue  # blank rows are skipped, as blank lines are in CSV
             cells += [None] * (width - len(cells))
             for target, value in zip(columns, cells, strict=True):
-                target.append(to_text(value))
+                target.append(value)
             if len(columns[0]) >= limit:
                 done += len(columns[0])
                 self._bytes_read = self._size * done // height

@@ -96,11 +96,17 @@ def _first_false(mask: pa.Array) -> int:
     return int(pc.index(pc.fill_null(mask, True), False).as_py())
 
 
-def _bad_boolean(col: pa.Array) -> int:
-    return _first_false(pc.or_(pc.is_in(col, value_set=_BOOLEANS), pc.is_null(col)))
+# Each check returns the index of the first non-null value that does not fit (or -1), and the
+# parsed column when it had to parse anyway and everything fit (the writer then reuses it).
+_Check = tuple[int, pa.Array | None]
+Parsed = tuple["ColumnType", pa.Array]
 
 
-def _bad_integer(col: pa.Array) -> int:
+def _bad_boolean(col: pa.Array) -> _Check:
+    return _first_false(pc.or_(pc.is_in(col, value_set=_BOOLEANS), pc.is_null(col))), None
+
+
+def _bad_integer(col: pa.Array) -> _Check:
     digits = pc.ascii_is_decimal(col)
     length = pc.binary_length(col)
     if (
@@ -108,24 +114,57 @@ def _bad_integer(col: pa.Array) -> int:
         and (pc.max(length).as_py() or 0) <= 15
         and not pc.any(pc.and_(pc.starts_with(col, "0"), pc.greater(length, 1))).as_py()
     ):
-        return -1  # the common case, settled without a regex
+        return -1, None  # the common case, settled without a regex
     plain = pc.and_(
         pc.and_(digits, pc.less_equal(length, 15)),
         pc.invert(pc.and_(pc.starts_with(col, "0"), pc.greater(length, 1))),
     )
-    return _first_false(pc.or_(plain, pc.match_substring_regex(col, _NEGATIVE_INT)))
+    return _first_false(pc.or_(plain, pc.match_substring_regex(col, _NEGATIVE_INT))), None
 
 
-def _bad_float(col: pa.Array) -> int:
+def _any(mask: pa.Array) -> bool:
+    return bool(pc.any(mask).as_py())
+
+
+def _plain_decimals(col: pa.Array) -> pa.Array | None:
+    """Parse a column of plain decimals (no exponent) without a regex, or return None.
+
+    Arrow's parser also takes ``+1``, ``.5``, ``5.``, ``01.5``, ``inf`` and ``nan``; each of
+    those is ruled out with a cheap whole-column test. Anything else goes to the regex.
+    """
+    if _any(pc.match_substring(col, "e")) or _any(pc.match_substring(col, "E")):
+        return None
+    parsed = _cast_or_none(col, pa.float64())
+    if parsed is None or pc.all(pc.is_finite(parsed)).as_py() is False:
+        return None
+    if any(_any(pc.starts_with(col, p)) for p in ("+", ".", "-.")) or _any(pc.ends_with(col, ".")):
+        return None
+    body = pc.utf8_ltrim(col, characters="-") if _any(pc.starts_with(col, "-")) else col
+    length = pc.binary_length(body)
+    zero = pc.starts_with(body, "0")
+    if _any(zero) and _any(
+        pc.and_(pc.and_(zero, pc.invert(pc.starts_with(body, "0."))), pc.greater(length, 1))
+    ):
+        return None  # a leading zero: 007, 00.5
+    dot = pc.find_substring(body, ".")
+    whole_digits = pc.if_else(pc.less(dot, 0), length, dot)
+    if (pc.max(whole_digits).as_py() or 0) > 15:
+        return None
+    return parsed
+
+
+def _bad_float(col: pa.Array) -> _Check:
+    parsed = _plain_decimals(col)
+    if parsed is not None:
+        return -1, parsed
     ok = pc.match_substring_regex(col, _FLOAT)
-    if (
-        pc.any(pc.match_substring(col, "e", ignore_case=True)).as_py()
-        and pc.any(pc.match_substring_regex(col, _BIG_EXPONENT)).as_py()
+    if (_any(pc.match_substring(col, "e")) or _any(pc.match_substring(col, "E"))) and _any(
+        pc.match_substring_regex(col, _BIG_EXPONENT)
     ):
         # 1e999 is well-formed but not a finite double.
         parsed = pc.cast(pc.if_else(ok, col, _NULL_TEXT), pa.float64())
         ok = pc.and_(ok, pc.fill_null(pc.is_finite(parsed), True))
-    return _first_false(ok)
+    return _first_false(ok), None
 
 
 def canonical_dates(col: pa.Array, *, force: bool = False) -> pa.Array:
@@ -162,11 +201,14 @@ def _cast_or_none(col: pa.Array, target: pa.DataType) -> pa.Array | None:
 
 
 def _first_before_year_1000(parsed: pa.Array) -> int:
+    lowest = pc.min(parsed)  # year 0 exists in Arrow, not in Python: stay in Arrow
+    if not lowest.is_valid or pc.year(lowest).as_py() >= 1000:
+        return -1
     early = pc.less(pc.year(parsed), 1000)
     return int(pc.index(pc.fill_null(early, False), True).as_py())
 
 
-def _bad_date_like(col: pa.Array, pattern: str, target: pa.DataType) -> int:
+def _bad_date_like(col: pa.Array, pattern: str, target: pa.DataType) -> _Check:
     # Fast path: Arrow's ISO parser accepts exactly the padded forms and checks the calendar,
     # so one cast settles a whole batch. A failing cast is slow, hence the '/' test first.
     slashes = pc.match_substring(col, "/")
@@ -177,7 +219,12 @@ def _bad_date_like(col: pa.Array, pattern: str, target: pa.DataType) -> int:
     if parsed is None and not pc.any(pc.and_(slashes, pc.match_substring(col, "-"))).as_py():
         parsed = _parse_dates(col, target)
     if parsed is not None:
-        return _first_before_year_1000(parsed)
+        early = _first_before_year_1000(parsed)
+        return early, parsed if early < 0 else None
+    return _first_bad_date(col, pattern, target), None
+
+
+def _first_bad_date(col: pa.Array, pattern: str, target: pa.DataType) -> int:
     # Slow path, for the batch that eliminates the type: find the first offending value.
     shape_bad = _first_false(pc.match_substring_regex(col, pattern))
     head = col if shape_bad < 0 else col.slice(0, shape_bad)
@@ -194,15 +241,20 @@ def _bad_date_like(col: pa.Array, pattern: str, target: pa.DataType) -> int:
     return calendar_bad if calendar_bad >= 0 else shape_bad
 
 
-def _bad_date(col: pa.Array) -> int:
+def _bad_date(col: pa.Array) -> _Check:
     return _bad_date_like(col, _DATE, pa.date32())
 
 
-def _bad_datetime(col: pa.Array) -> int:
+def _bad_datetime(col: pa.Array) -> _Check:
     return _bad_date_like(col, _DATETIME, pa.timestamp("us"))
 
 
-_FIRST_BAD: dict[ColumnType, Callable[[pa.Array], int]] = {
+def first_bad(kind: ColumnType, col: pa.Array) -> int:
+    """Index of the first non-null value of ``col`` that is not of ``kind``, or -1."""
+    return _CHECKS[kind](col)[0]
+
+
+_CHECKS: dict[ColumnType, Callable[[pa.Array], _Check]] = {
     ColumnType.BOOLEAN: _bad_boolean,
     ColumnType.INTEGER: _bad_integer,
     ColumnType.FLOAT: _bad_float,
@@ -302,33 +354,42 @@ class TypeInferrer:
         self._columns = [_Column(name) for name in columns]
         self.rows = 0
         """Rows seen so far."""
+        self.parsed: list[Parsed | None] = []
+        """Per column, values of the last batch already parsed by a check, with their type."""
 
     def update(self, batch: pa.RecordBatch) -> None:
         """Narrow every column's candidates with one batch of string columns."""
-        for state, col in zip(self._columns, batch.columns, strict=True):
-            self._update_column(state, col)
+        self.parsed = [None] * len(self._columns)
+        for i, (state, col) in enumerate(zip(self._columns, batch.columns, strict=True)):
+            self.parsed[i] = self._update_column(state, col)
         self.rows += batch.num_rows
 
-    def _update_column(self, state: _Column, col: pa.Array) -> None:
+    def _update_column(self, state: _Column, col: pa.Array) -> Parsed | None:
         state.nulls += col.null_count
         if col.null_count == len(col) or (not state.alive and state.first_row is not None):
-            return
+            return None
         first = 0 if col.null_count == 0 else pc.index(pc.is_valid(col), True).as_py()
         if state.first_row is None:
             state.first_row = self.rows + first + 1
         first_value = col[first].as_py()
+        parsed: Parsed | None = None
         for chain in _CHAINS:
             for kind in chain:
                 if kind not in state.alive:
                     continue
                 # Most eliminations happen on the first value; settle those without a scan.
-                at = first if not _fits_one(kind, first_value) else _FIRST_BAD[kind](col)
+                at, values = (
+                    (first, None) if not _fits_one(kind, first_value) else _CHECKS[kind](col)
+                )
                 if at < 0:
+                    if values is not None:
+                        parsed = (kind, values)
                     break  # fits; the wider types of this chain fit as well
                 value = col[at].as_py()
                 message, informative = _why_not(kind, value)
                 state.alive.discard(kind)
                 state.dropped[kind] = _Dropped(self.rows + at + 1, message, informative)
+        return parsed
 
     def current_types(self) -> list[ColumnType]:
         """The type each column would get if the input ended here."""

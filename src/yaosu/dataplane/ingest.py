@@ -35,7 +35,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from .errors import Cancelled, DataplaneError
-from .inference import ColumnInfo, ColumnType, TypeInferrer, arrow_type, cast_column
+from .inference import ColumnInfo, ColumnType, Parsed, TypeInferrer, arrow_type, cast_column
 from .profile import SAMPLE_ROWS, DistinctCounter, Profile, profile_parquet, rows_as_json
 from .source import Source
 from .storage import Storage
@@ -52,6 +52,7 @@ _AHEAD = 2  # batches the speculative writer may lag behind the reader
 
 Progress = Callable[[int, int], None]
 _Finished = tuple[list[dict[str, Any]], list[int] | None]  # sample rows, distinct estimates
+_Inferred = tuple[list[ColumnType], list[Parsed | None]]  # types so far, values parsed already
 
 
 @dataclass(frozen=True)
@@ -180,9 +181,13 @@ class _VersionWriter:
         self._sampler = _Sampler()
         self._distinct = DistinctCounter(self._schema)
 
-    def write(self, strings: pa.RecordBatch) -> None:
+    def write(self, strings: pa.RecordBatch, parsed: Sequence[Parsed | None] = ()) -> None:
+        """Cast and write one batch; ``parsed`` holds columns inference already parsed."""
         arrays = [
-            cast_column(col, kind) for col, kind in zip(strings.columns, self.types, strict=True)
+            ready[1] if ready is not None and ready[0] is kind else cast_column(col, kind)
+            for col, kind, ready in zip(
+                strings.columns, self.types, parsed or [None] * len(self.types), strict=True
+            )
         ]
         typed = pa.RecordBatch.from_arrays(arrays, schema=self._schema)
         self._distinct.add(typed)
@@ -260,8 +265,8 @@ class _Speculation:
         self.writer: _VersionWriter | None = None
         self.failed = False
 
-    def write(self, inferred: Future[list[ColumnType]], batch: pa.RecordBatch) -> None:
-        types = inferred.result()
+    def write(self, inferred: Future[_Inferred], batch: pa.RecordBatch) -> None:
+        types, parsed = inferred.result()
         if self.failed:
             return
         if self.writer is None:
@@ -269,7 +274,7 @@ class _Speculation:
         elif types != self.writer.types:
             self.abort()
             return
-        self.writer.write(batch)
+        self.writer.write(batch, parsed)
 
     def abort(self) -> None:
         self.failed = True
@@ -289,12 +294,12 @@ def _pass_one(
     inferrer = TypeInferrer(source.columns)
     speculation = _Speculation(final_path, source.columns)
 
-    def infer(batch: pa.RecordBatch) -> list[ColumnType]:
+    def infer(batch: pa.RecordBatch) -> _Inferred:
         inferrer.update(batch)
-        return inferrer.current_types()
+        return inferrer.current_types(), inferrer.parsed
 
     rows = 0
-    inferring: Future[list[ColumnType]] | None = None
+    inferring: Future[_Inferred] | None = None
     writing: deque[Future[None]] = deque()
     # Arrow kernels and the Parquet writer release the GIL, so the three stages overlap.
     with (
@@ -318,12 +323,13 @@ def _pass_one(
             while writing:
                 writing.popleft().result()
         except BaseException:
-            speculation.abort()
+            speculation.failed = True  # queued writes become no-ops
             for future in (inferring, *writing):
                 if future is not None:
                     future.cancel()
                     with contextlib.suppress(BaseException):
                         future.result()
+            speculation.abort()  # only now: the writer thread is idle
             raise
     columns = inferrer.columns()
     writer = speculation.writer

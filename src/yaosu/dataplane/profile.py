@@ -93,6 +93,13 @@ def rows_as_json(table: pa.Table | pa.RecordBatch) -> list[dict[str, Any]]:
     ]
 
 
+def _connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """A fresh in-memory DuckDB, quiet: no progress bar printed on a library's stdout."""
+    con = duckdb.connect(":memory:", config={"threads": threads} if threads else {})
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -165,7 +172,7 @@ class DistinctCounter:
         self._result: list[int] | None = None
         self._ended = False
         self._closed = False
-        self._con = duckdb.connect(":memory:", config={"threads": 1})
+        self._con = _connect(threads=1)
         self._thread = threading.Thread(
             target=self._run, args=(schema,), name="yaosu-distinct", daemon=True
         )
@@ -226,7 +233,7 @@ def _scan(
     for c in sorted(missing):
         col = _ident(names[c])
         terms += [f"count({col})", f"min({col})", f"max({col})"]
-    con = duckdb.connect(":memory:")
+    con = _connect()
     try:
         row = con.execute(f"SELECT {', '.join(terms)} FROM read_parquet(?)", [path]).fetchone()
     finally:

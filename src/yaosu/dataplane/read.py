@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -82,7 +83,7 @@ def schema(storage: Storage, key: str) -> list[ColumnInfo]:
 
 def export(storage: Storage, key: str, fmt: Literal["csv", "json", "parquet"]) -> Iterator[bytes]:
     """Stream a version as UTF-8 CSV (with header), a JSON array of objects, or its Parquet
-    bytes, in chunks of about 1 MiB."""
+    bytes, in chunks of about 1 MiB. CSV and JSON exports ingest back to the same version."""
     if fmt == "parquet":
         return _export_parquet(storage, key)
     if fmt == "csv":
@@ -107,10 +108,24 @@ def _batches(storage: Storage, key: str) -> Iterator[pa.RecordBatch]:
         yield from pq.ParquetFile(f).iter_batches(batch_size=_EXPORT_BATCH)
 
 
+def _floats_with_point(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Render float columns as text that reads back as floats: Arrow writes 2.0 as ``2``,
+    which would come back as an integer column when the file is ingested again."""
+    columns = []
+    for col in batch.columns:
+        if col.type == pa.float64():
+            text = pc.cast(col, pa.string())
+            plain = pc.invert(pc.match_substring_regex(text, r"[.eEna]"))
+            col = pc.if_else(plain, pc.binary_join_element_wise(text, ".0", ""), text)
+        columns.append(col)
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+
 def _export_csv(storage: Storage, key: str) -> Iterator[bytes]:
     buffer = io.BytesIO()
     writer: pacsv.CSVWriter | None = None
     for batch in _batches(storage, key):
+        batch = _floats_with_point(batch)
         if writer is None:
             writer = pacsv.CSVWriter(buffer, batch.schema)
         writer.write_batch(batch)

@@ -29,7 +29,9 @@ class Limits:
     """Bounds that keep a hostile or broken input from exhausting memory or disk."""
 
     max_line_bytes: int = 8 << 20
-    """Longest CSV line or record, JSON item, in bytes; also the CSV parse block size."""
+    """Longest CSV line or record, or JSON item, in bytes."""
+    block_bytes: int = 16 << 20
+    """CSV parse block size (raised to ``max_line_bytes`` if smaller); about one batch each."""
     batch_rows: int = 65_536
     """Rows per batch for row-at-a-time readers (Excel, JSON, SQL)."""
     max_xlsx_uncompressed: int = 512 << 20
