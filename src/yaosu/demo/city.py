@@ -9,10 +9,10 @@ from faker import Faker
 from sqlalchemy.orm import Session
 
 from yaosu.config import get_settings
+from yaosu.demo import people
 from yaosu.identity import rules, schemas
 from yaosu.identity.service import admission_service, org_service, user_service
 from yaosu.identity.subject import Subject
-from yaosu.kit.uscc import ALPHABET, check_character
 from yaosu.models.identity import Organization
 
 CITY = ("示范市", "Demo City", "370600")
@@ -87,12 +87,6 @@ ACCOUNTS = [
     ),
     DemoAccount("fintech", "member", "示范市普惠金融科技有限公司", "Enterprise member 企业用户"),
 ]
-
-
-def demo_uscc(rng: random.Random, division: str) -> str:
-    """A well-formed USCC (GB 32100 check character) for synthetic enterprises."""
-    body = "91" + division + "".join(rng.choice(ALPHABET) for _ in range(9))
-    return body + check_character(body)
 
 
 def load(session: Session, seed: int = 20261122) -> dict[str, Organization]:
@@ -190,7 +184,7 @@ def load(session: Session, seed: int = 20261122) -> dict[str, Organization]:
             name="示范市信息技术研究院",
             name_en="Demo IT Research Institute",
             kind="institution",
-            uscc=_gov_uscc(rng),
+            uscc=people.uscc(rng, CITY[2], category="12"),
             region_code=CITY[2],
         )
     )
@@ -199,7 +193,7 @@ def load(session: Session, seed: int = 20261122) -> dict[str, Organization]:
     # Enterprises register directly; operators and service providers pass admission 准入.
     reviewer_subject: Subject | None = None
     for n, (name, name_en, kind, services) in enumerate(ENTERPRISES):
-        uscc = demo_uscc(rng, CITY[2])
+        uscc = people.uscc(rng, CITY[2])
         if kind == "enterprise":
             org(
                 schemas.OrgCreate(
@@ -246,11 +240,6 @@ def load(session: Session, seed: int = 20261122) -> dict[str, Organization]:
             ),
         )
     return orgs
-
-
-def _gov_uscc(rng: random.Random) -> str:
-    body = "12" + CITY[2] + "".join(rng.choice(ALPHABET) for _ in range(9))
-    return body + check_character(body)
 
 
 def _reviewer(session: Session, orgs: dict[str, Organization], password: str) -> Subject:

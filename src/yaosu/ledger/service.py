@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -182,7 +182,9 @@ class LedgerService:
         return cp
 
     # --- verification of the whole store -------------------------------------------------------
-    def verify(self, session: Session, progress: object = None) -> VerifyReport:
+    def verify(
+        self, session: Session, progress: Callable[[int, int], None] | None = None
+    ) -> VerifyReport:
         """Recompute every leaf, node and checkpoint root from the stored entries."""
         size = repo.size(session)
         report = VerifyReport(ok=True, size=size, checkpoints=0)
@@ -236,7 +238,7 @@ class LedgerService:
             if len(pending) >= 20000:
                 flush_nodes()
             if progress is not None:
-                progress(expected, size)  # type: ignore[operator]
+                progress(expected, size)
         flush_nodes()
         if report.ok and expected != size:
             fail(expected, f"the head says {size} entries but {expected} are stored")
