@@ -33,6 +33,7 @@ test: check
 	$(BIN)/pytest -n auto -q $(PYTEST_ARGS)
 
 bench: install
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
 clean:

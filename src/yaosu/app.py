@@ -19,6 +19,7 @@ from yaosu.api import errors
 from yaosu.api.deps import get_session
 from yaosu.catalog.endpoints import router as catalog_router
 from yaosu.catalog.tasks import runner
+from yaosu.classification.endpoints import router as classification_router
 from yaosu.config import get_settings
 from yaosu.db import get_engine, session_factory, unit_of_work
 from yaosu.identity.access import PUBLIC
@@ -53,7 +54,13 @@ def health(_: None = Depends(PUBLIC), session: Session = Depends(get_session)) -
 
 # Every router served under /api/v1; tests walk this to check each route declares its callers.
 API_PREFIX = "/api/v1"
-API_ROUTERS: tuple[APIRouter, ...] = (health_router, identity_router, ledger_router, catalog_router)
+API_ROUTERS: tuple[APIRouter, ...] = (
+    health_router,
+    identity_router,
+    ledger_router,
+    catalog_router,
+    classification_router,
+)
 
 
 def create_app(

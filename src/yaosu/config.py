@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(
         default=None, description="Cookie-signing secret; default: derived from the node key."
     )
+    grading_rules: Path | None = Field(
+        default=None,
+        description="YAML file replacing sections of the shipped grading rule table; "
+        "default: data_dir/grading.yaml when it exists.",
+    )
     access_token_ttl: int = Field(default=3600, description="Seconds a login token lives.")
     session_ttl: int = Field(default=8 * 3600, description="Seconds a browser session lives.")
     demo_password: str = Field(default="yaosu-demo", description="Password of every demo account.")

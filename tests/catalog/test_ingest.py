@@ -246,7 +246,9 @@ def test_interrupted_jobs_are_failed_on_recovery_and_can_be_retried(
     again = dataset_service.retry(session, SYSTEM, job.id)
     assert run_in_session(session, again.id).status == "succeeded"
     types = [e.type for e in ledger_service.trail(session, resource.id, 20, 0)[0]]
-    assert types[-1] == "catalog.dataset_version_created" and "catalog.ingest_failed" in types
+    # The failure, then the version (followed by its classification and grade).
+    assert types.index("catalog.ingest_failed") < types.index("catalog.dataset_version_created")
+    assert types[-2:] == ["classification.version_classified", "catalog.grade_set"]
 
 
 def test_background_runner_after_commit(fresh_engine: Any, tmp_path: Path) -> None:

@@ -74,3 +74,14 @@ def test_demo_catalog_loads_with_data(client: Any, session: Any, tmp_path: Any) 
     assert version["rows"] == 2000
     hits = client.get("/api/v1/resources", params={"q": "人口"}, headers=headers).json()
     assert "常住人口基本信息" in [h["name"] for h in hits["items"]]
+    # Every ingested version is classified and graded; the population base data is in the
+    # important-data catalog and so proposed as important data.
+    classified = client.get(
+        f"/api/v1/dataset-versions/{version['id']}/classification", headers=headers
+    ).json()
+    by = {f["column"]: f["type"] for f in classified["fields"]}
+    assert by["sfzh"] == "resident_id" and by["xm"] == "person_name"
+    assert classified["grade"] == "important" and classified["catalog_entries"]
+    grades = {r.name: r.grade for r in ingested}
+    assert all(grades.values()), grades
+    assert "important" in grades.values() and len(set(grades.values())) >= 3

@@ -35,6 +35,7 @@ SUBJECTS = sorted(EVERYONE)
 CAT_READ = ACTIVE - {"readonly"}
 CAT_EDIT = {"admin", "cdo", "officer"}
 CAT_REVIEW = {"admin", "reviewer"}
+IMPORTANT_READ = {"admin", "reviewer", "cdo", "officer", "auditor"}
 
 
 @dataclass
@@ -252,6 +253,51 @@ CASES = [
     Case("GET", "/api/v1/demands/{nothing}", CAT_READ),
     Case("POST", "/api/v1/demands/{nothing}/answers", CAT_EDIT, json=lambda w: {"reason": "无"}),
     Case("POST", "/api/v1/demands/{nothing}/close", CAT_READ),
+    # classification
+    Case("GET", "/api/v1/classification/vocabulary", CAT_READ),
+    Case("GET", "/api/v1/dataset-versions/{nothing}/classification", CAT_READ),
+    Case("POST", "/api/v1/dataset-versions/{nothing}/classification/rerun", CAT_EDIT),
+    Case(
+        "POST",
+        "/api/v1/dataset-versions/{nothing}/classification/fields",
+        CAT_EDIT,
+        json=lambda w: {"column": "sfzh"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/dataset-versions/{nothing}/classification/grade",
+        CAT_EDIT | {"reviewer"},
+        json=lambda w: {"grade": "general_2"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/dataset-versions/{nothing}/masked-export",
+        CAT_READ,
+        json=lambda w: {"policy": "default"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/dataset-versions/{nothing}/k-anonymity",
+        CAT_READ,
+        json=lambda w: {"quasi_identifiers": ["xm"], "k": 2},
+    ),
+    Case("GET", "/api/v1/important-data", IMPORTANT_READ),
+    Case("GET", "/api/v1/important-data/{nothing}", IMPORTANT_READ),
+    Case(
+        "POST",
+        "/api/v1/important-data",
+        CAT_REVIEW,
+        json=lambda w: {"sector": "政务", "name": "人口", "code_prefixes": ["101"]},
+    ),
+    Case("PATCH", "/api/v1/important-data/{nothing}", CAT_REVIEW, json=lambda w: {"name": "n"}),
+    Case("POST", "/api/v1/important-data/{nothing}/retire", CAT_REVIEW, json=REASON),
+    Case("GET", "/api/v1/masking-policies", CAT_READ),
+    Case(
+        "POST",
+        "/api/v1/masking-policies",
+        CAT_EDIT,
+        json=lambda w: {"name": "p1", "rules": {"xm": {"op": "suppress"}}},
+    ),
 ]
 
 
@@ -324,6 +370,7 @@ def _fill_template(path: str) -> str:
         .replace("/uploads/{nothing}", "/uploads/{upload_id}")
         .replace("/jobs/{nothing}", "/jobs/{job_id}")
         .replace("/demands/{nothing}", "/demands/{demand_id}")
+        .replace("/important-data/{nothing}", "/important-data/{entry_id}")
     )
 
 

@@ -302,6 +302,28 @@ class ResourceService:
         )
         return resource
 
+    def require_editor(self, subject: Subject, resource: Resource) -> None:
+        """Raise unless the subject is one of the provider unit's data officers (or an admin)."""
+        _require_editor(subject, resource)
+
+    def set_grade(
+        self, session: Session, actor: Any, resource: Resource, grade: str, version_id: str
+    ) -> None:
+        """The grade of the current version's classification becomes the resource's grade (a
+        search facet, and what sharing checks)."""
+        if resource.grade == grade:
+            return
+        previous, resource.grade = resource.grade, grade
+        resource.updated_at = utcnow()
+        session.flush()
+        ledger_service.record(
+            session,
+            "catalog.grade_set",
+            actor,
+            [resource.id, version_id],
+            {"grade": grade, "previous": previous},
+        )
+
     def versions(
         self, session: Session, subject: Subject, resource_id: str
     ) -> list[CatalogVersion]:
@@ -511,7 +533,7 @@ class DatasetService:
             }
         session.flush()
         ledger_service.record(
-            session, "catalog.ingest_failed", _job_actor(job), [job.id, job.resource_id], job.error
+            session, "catalog.ingest_failed", job_actor(job), [job.id, job.resource_id], job.error
         )
         return job
 
@@ -550,7 +572,7 @@ class DatasetService:
         ledger_service.record(
             session,
             "catalog.dataset_version_created",
-            _job_actor(job),
+            job_actor(job),
             [version.id, resource.id, job.id, f"sha256:{result.sha256}"],
             {"number": version.number, "sha256": result.sha256, "rows": result.rows},
         )
@@ -832,7 +854,7 @@ def _public_params(params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _job_actor(job: IngestJob) -> Any:
+def job_actor(job: IngestJob) -> Any:
     from yaosu.ledger.events import Actor
 
     return Actor(user=job.created_by, org=None, via="job")

@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import create_engine, event
 from sqlalchemy.orm import Session
 
-from yaosu.catalog.service import dataset_service
+from yaosu.catalog.service import dataset_service, job_actor
+from yaosu.classification.service import classification_service
 from yaosu.db.uow import transaction
 from yaosu.kit.errors import Invalid, YaosuError
 from yaosu.kit.timeutil import utcnow
@@ -62,9 +63,19 @@ def run_in_session(session: Session, job_id: str, progress: Progress | None = No
     except YaosuError as exc:
         dataset_service.fail_job(session, job_id, exc)
         return job
-    dataset_service.finish_job(session, job_id, result)
+    findings = classification_service.compute(dataset_service.storage(), result.key)
+    _finish(session, job_id, result, findings)
     _discard_upload_after_commit(session, job)
     return job
+
+
+def _finish(session: Session, job_id: str, result: Any, findings: Any) -> None:
+    """The new version and its classification land in one transaction: a version is never
+    visible unclassified unless the classifier itself failed (then the ledger says so)."""
+    version = dataset_service.finish_job(session, job_id, result)
+    job = session.get(IngestJob, job_id)
+    assert job is not None
+    classification_service.record(session, version, findings, job_actor(job))
 
 
 def _discard_upload_after_commit(session: Session, job: IngestJob) -> None:
@@ -132,8 +143,10 @@ class JobRunner:
 
             with build_source(job) as source:
                 result = ingest(source, dataset_service.storage(), progress=progress)
+            # Classify outside any transaction: it reads the whole version.
+            findings = classification_service.compute(dataset_service.storage(), result.key)
             with transaction(sessions(True)) as s:
-                dataset_service.finish_job(s, job_id, result)
+                _finish(s, job_id, result, findings)
                 _discard_upload_after_commit(s, job)
         except Exception as exc:  # recorded on the job; the worker lives on
             if not isinstance(exc, YaosuError):

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from yaosu.cli import catalog as catalog_cli
+from yaosu.cli import classification as classification_cli
 from yaosu.cli import identity as identity_cli
 from yaosu.cli import ledger as ledger_cli
 from yaosu.cli.common import command_unit, console
@@ -30,6 +31,7 @@ app.add_typer(identity_cli.token_app, name="token")
 app.add_typer(ledger_cli.app, name="ledger")
 app.add_typer(catalog_cli.resource_app, name="resource")
 app.add_typer(catalog_cli.census_app, name="census")
+app.add_typer(classification_cli.important_app, name="important-data")
 
 
 def prepare_data_dir() -> None:

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from yaosu.catalog import schemas
 from yaosu.catalog.service import dataset_service, resource_service
 from yaosu.catalog.tasks import run_in_session
+from yaosu.classification.schemas import ImportantEntryCreate
+from yaosu.classification.service import important_data_service
 from yaosu.demo import people
 from yaosu.identity.subject import Subject
 from yaosu.models.identity import Organization
@@ -643,6 +645,29 @@ def write_data(kind: str, directory: Path, rng: random.Random, fake: Faker) -> P
     return writers[kind]()
 
 
+# The demo city's important-data catalog 重要数据目录 (kept by the data authority).
+IMPORTANT_ENTRIES = [
+    ImportantEntryCreate(
+        sector="政务",
+        region_code="370600",
+        name="全市人口基础信息",
+        description="全市常住人口身份、户籍和住址等基础信息，汇聚后规模大、敏感度高。",
+        kind="important",
+        code_prefixes=["10101"],
+        basis="《数据安全法》第二十一条；GB/T 43697-2024 附录G",
+    ),
+    ImportantEntryCreate(
+        sector="自然资源",
+        region_code="370600",
+        name="不动产登记信息",
+        description="不动产权属、抵押和查封登记信息。",
+        kind="important",
+        keywords=["不动产"],
+        basis="《数据安全法》第二十一条",
+    ),
+]
+
+
 def load(
     session: Session,
     orgs: dict[str, Organization],
@@ -656,6 +681,8 @@ def load(
     fake.seed_instance(seed)
     system = Subject.system(via="demo")
     data_dir.mkdir(parents=True, exist_ok=True)
+    for entry in IMPORTANT_ENTRIES:  # before ingest, so the grades see them
+        important_data_service.create(session, system, entry)
     made = []
     for spec in RESOURCES:
         data = schemas.ResourceCreate(

@@ -14,6 +14,12 @@ from yaosu.models.catalog import (
     SearchTerm,
     UploadSession,
 )
+from yaosu.models.classification import (
+    FieldClassification,
+    ImportantDataEntry,
+    MaskingPolicyRecord,
+    VersionClassification,
+)
 from yaosu.models.identity import (
     Admission,
     ApiToken,
@@ -40,12 +46,15 @@ __all__ = [
     "DatasetVersion",
     "Demand",
     "DemandAnswer",
+    "FieldClassification",
+    "ImportantDataEntry",
     "IngestJob",
     "LedgerCheckpoint",
     "LedgerEntry",
     "LedgerHead",
     "LedgerNode",
     "LedgerSubject",
+    "MaskingPolicyRecord",
     "NodeKey",
     "OrgKey",
     "Organization",
@@ -56,4 +65,5 @@ __all__ = [
     "UploadSession",
     "User",
     "UserRole",
+    "VersionClassification",
 ]

@@ -1,0 +1,64 @@
+"""Every query of the classification domain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from yaosu.models.classification import (
+    ImportantDataEntry,
+    MaskingPolicyRecord,
+    VersionClassification,
+)
+
+
+def of_version(session: Session, version_id: str) -> VersionClassification | None:
+    return session.execute(
+        select(VersionClassification).where(VersionClassification.version_id == version_id)
+    ).scalar_one_or_none()
+
+
+def entries(
+    session: Session, *, status: str | None, limit: int, offset: int
+) -> tuple[Sequence[ImportantDataEntry], int]:
+    stmt = select(ImportantDataEntry)
+    if status:
+        stmt = stmt.where(ImportantDataEntry.status == status)
+    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    rows = (
+        session.execute(
+            stmt.order_by(ImportantDataEntry.sector, ImportantDataEntry.name, ImportantDataEntry.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        .scalars()
+        .all()
+    )
+    return rows, int(total)
+
+
+def active_entries(session: Session) -> Sequence[ImportantDataEntry]:
+    return (
+        session.execute(select(ImportantDataEntry).where(ImportantDataEntry.status == "active"))
+        .scalars()
+        .all()
+    )
+
+
+def policies(session: Session, org_id: str | None) -> Sequence[MaskingPolicyRecord]:
+    stmt = select(MaskingPolicyRecord).where(MaskingPolicyRecord.active.is_(True))
+    if org_id is not None:
+        stmt = stmt.where(MaskingPolicyRecord.org_id == org_id)
+    return session.execute(stmt.order_by(MaskingPolicyRecord.name)).scalars().all()
+
+
+def policy_by_name(session: Session, org_id: str, name: str) -> MaskingPolicyRecord | None:
+    return session.execute(
+        select(MaskingPolicyRecord).where(
+            MaskingPolicyRecord.org_id == org_id,
+            MaskingPolicyRecord.name == name,
+            MaskingPolicyRecord.active.is_(True),
+        )
+    ).scalar_one_or_none()
