@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from bench import ingest, ledger, search
+from bench import classify, ingest, ledger, mask, search
 
-BENCHES = {"ledger": ledger.main, "ingest": ingest.main, "search": search.main}
+BENCHES = {
+    "ledger": ledger.main,
+    "ingest": ingest.main,
+    "search": search.main,
+    "classify": classify.main,
+    "mask": mask.main,
+}
 
 
 def main() -> None:

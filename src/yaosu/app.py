@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,8 @@ from yaosu.identity.endpoints import router as identity_router
 from yaosu.identity.service import org_service
 from yaosu.ledger.endpoints import router as ledger_router
 from yaosu.ledger.service import ledger_service
+from yaosu.sharing import tasks as sharing_tasks
+from yaosu.sharing.endpoints import router as sharing_router
 
 log = logging.getLogger("yaosu")
 
@@ -60,6 +63,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     ledger_router,
     catalog_router,
     classification_router,
+    sharing_router,
 )
 
 
@@ -80,6 +84,9 @@ def create_app(
             runner.configure(app.state.sessions)
             await asyncio.to_thread(runner.recover)
             tasks.append(asyncio.create_task(_every(30, runner.tick)))
+            tasks.append(
+                asyncio.create_task(_every(10, partial(sharing_tasks.tick, app.state.sessions)))
+            )
             interval = get_settings().checkpoint_interval
             if interval > 0:
                 tasks.append(asyncio.create_task(_checkpoint_loop(engine, interval)))

@@ -520,5 +520,8 @@ def test_helpers_agree_on_calendar() -> None:
     months = np.array([2, 2, 2, 2, 4], dtype=np.int64)
     days = np.array([29, 29, 29, 29, 31], dtype=np.int64)
     vector = d._calendar(years, months, days, 18000101).tolist()
-    scalar = [d._date_ok(int(y), int(m), int(x), 18000101) for y, m, x in zip(years, months, days)]
+    scalar = [
+        d._date_ok(int(y), int(m), int(x), 18000101)
+        for y, m, x in zip(years, months, days, strict=True)
+    ]
     assert vector == scalar == [True, False, True, False, False]

@@ -287,3 +287,24 @@ def test_saved_policies(session: Session, world: Any) -> None:
         out.path.unlink()
     assert all(r["xm"].endswith("*") for r in rows)
     assert rows[0]["sfzh"] == people_rows(1)[0]["sfzh"]  # only xm is masked by this policy
+
+
+def test_a_broken_node_rule_table_leaves_versions_unclassified_not_lost(
+    session: Session, world: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    broken = tmp_path / "grading.yaml"
+    broken.write_text("groups: {a: [group:b], b: [group:a]}\n", encoding="utf-8")
+    monkeypatch.setattr(get_settings(), "grading_rules", broken)
+    v2 = ingest(
+        session, world["officer"], world["resource"].id, csv_bytes(people_rows(5)), "p.csv"
+    )
+    assert v2.rows == 5  # the version landed
+    with pytest.raises(Exception) as exc:
+        classification_service.get(session, world["officer"], v2.id)
+    assert getattr(exc.value, "status", None) == 404
+    assert "classification.version_unclassified" in trail(session, v2.id)
+    with pytest.raises(Invalid) as refused:
+        classification_service.classify(session, world["officer"], v2.id)
+    assert "cycle" in refused.value.message
+    monkeypatch.setattr(get_settings(), "grading_rules", None)
+    assert classification_service.classify(session, world["officer"], v2.id).rows == 5

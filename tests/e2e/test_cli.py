@@ -122,3 +122,51 @@ def test_cli_resource_ingest_with_progress(datadir: Path, tmp_path: Path) -> Non
     out = tmp_path / "ledger.csv"
     assert run("census", "export", "--out", str(out)).exit_code == 0
     assert "资源代码" in out.read_bytes().decode("utf-8-sig")
+
+
+def test_cli_classification_review_and_masked_export(datadir: Path, tmp_path: Path) -> None:
+    assert run("db", "upgrade").exit_code == 0
+    from tests.fixtures.catalog import create_resource
+    from tests.fixtures.classification import csv_bytes, people_rows
+    from yaosu.db import unit_of_work
+    from yaosu.demo import city
+
+    with unit_of_work() as s:
+        code = create_resource(s, city.load(s)["示范市公安局"]).code
+    data = tmp_path / "people.csv"
+    data.write_bytes(csv_bytes(people_rows(50), "gb18030"))
+    assert run("resource", "ingest", code, str(data)).exit_code == 0
+
+    shown = run("resource", "classification", code)
+    assert shown.exit_code == 0, shown.output
+    assert "general_4" in shown.output and "resident_id" in shown.output
+    refused = run("resource", "review", code, "--column", "sfzh", "--type", "none")
+    assert refused.exit_code == 1 and "reason_required" in refused.output
+    fixed = run(
+        "resource", "review", code, "--column", "sfzh", "--type", "none", "--reason", "测试数据"
+    )
+    assert fixed.exit_code == 0 and "general_2" in fixed.output
+    graded = run("resource", "review", code, "--grade", "general_3", "--reason", "汇聚风险")
+    assert graded.exit_code == 0 and "已更正" in graded.output
+
+    out = tmp_path / "masked.csv"
+    done = run("resource", "export", code, "--policy", "default", "--out", str(out))
+    assert done.exit_code == 0, done.output
+    text = out.read_text("utf-8")
+    assert "sha256" in done.output and "*" in text
+    rows = people_rows(50)
+    assert str(rows[0]["sfzh"]) in text  # the reviewed "none" field is left as it is
+    assert str(rows[0]["sjhm"]) not in text
+    policy = tmp_path / "rules.json"
+    policy.write_text('{"nope": {"op": "suppress"}}', encoding="utf-8")
+    bad = tmp_path / "bad.csv"
+    refused = run("resource", "export", code, "--policy", str(policy), "--out", str(bad))
+    assert refused.exit_code == 1 and not bad.exists()
+
+    added = run(
+        "important-data", "add", "--sector", "政务", "--name", "人口", "--code-prefix", "10101"
+    )
+    assert added.exit_code == 0, added.output
+    assert "人口" in run("important-data", "list").output
+    rerun = run("resource", "classification", code, "--rerun")
+    assert rerun.exit_code == 0 and "important" in rerun.output

@@ -26,8 +26,11 @@ _HTTP_ZH = {
 def _envelope(status: int, code: str, message: str, message_zh: str, **extra: Any) -> JSONResponse:
     body: dict[str, Any] = {"code": code, "message": message, "message_zh": message_zh}
     body.update(extra)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse({"error": body}, status_code=status, headers=headers)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    retry = (extra.get("details") or {}).get("retry_after")
+    if status == 429 and retry is not None:
+        headers["Retry-After"] = str(int(retry))
+    return JSONResponse({"error": body}, status_code=status, headers=headers or None)
 
 
 def install(app: FastAPI) -> None:

@@ -270,3 +270,10 @@ def resources_by_ids(session: Session, ids: Sequence[str]) -> list[Resource]:
         for r in session.execute(select(Resource).where(Resource.id.in_(list(ids)))).scalars()
     }
     return [found[i] for i in ids if i in found]
+
+
+def published_count(session: Session, org_id: str | None) -> int:
+    stmt = select(func.count()).select_from(Resource).where(Resource.status == "published")
+    if org_id is not None:
+        stmt = stmt.where(Resource.provider_id == org_id)
+    return int(session.execute(stmt).scalar_one())

@@ -302,6 +302,10 @@ class ResourceService:
         )
         return resource
 
+    def published_count(self, session: Session, org_id: str | None) -> int:
+        """How many published resources a unit (or, with None, the city) provides."""
+        return repo.published_count(session, org_id)
+
     def require_editor(self, subject: Subject, resource: Resource) -> None:
         """Raise unless the subject is one of the provider unit's data officers (or an admin)."""
         _require_editor(subject, resource)

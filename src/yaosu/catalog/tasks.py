@@ -20,6 +20,7 @@ from yaosu.db.uow import transaction
 from yaosu.kit.errors import Invalid, YaosuError
 from yaosu.kit.timeutil import utcnow
 from yaosu.models.catalog import IngestJob
+from yaosu.sharing.service import subscription_service
 
 log = logging.getLogger("yaosu.jobs")
 Progress = Callable[[int, int], None]
@@ -76,6 +77,7 @@ def _finish(session: Session, job_id: str, result: Any, findings: Any) -> None:
     job = session.get(IngestJob, job_id)
     assert job is not None
     classification_service.record(session, version, findings, job_actor(job))
+    subscription_service.version_published(session, version)
 
 
 def _discard_upload_after_commit(session: Session, job: IngestJob) -> None:

@@ -26,8 +26,11 @@ except a source that is not a readable Parquet file.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Protocol
 
 import numpy as np
@@ -67,7 +70,9 @@ HINT_LIFT = 0.25  # a matching hint removes this part of the remaining doubt
 HINT_DROP = 0.75  # a contrary hint multiplies confidence by this
 TEXT_LIKE = 0.5  # share of sampled values with Chinese characters or spaces
 SAMPLE_GROUPS = 16  # row groups the Parquet sample is spread over
-_TEXT_MARK = f"[{CJK}]| "
+MAX_WORKERS = 4  # threads classifying columns side by side
+# Text: Chinese characters, or two words of Latin letters ("2015-01-01 12:00:00" is no text).
+_TEXT_MARK = f"[{CJK}]|[A-Za-z]{{2,}} +[A-Za-z]{{2,}}"
 
 
 @dataclass(frozen=True)
@@ -207,6 +212,8 @@ class _Column(Protocol):
 
     def batches(self) -> Iterator[Any]: ...
 
+    def non_null(self) -> int: ...
+
 
 def _spread(values: Any, size: int) -> Any:
     """Up to ``size`` values picked evenly from ``values``."""
@@ -259,9 +266,27 @@ class _ParquetColumn:
     def batches(self) -> Iterator[Any]:
         return self._iter(self.batch_rows)
 
+    def non_null(self) -> int:
+        """From the row groups' statistics when every one has a null count, else by reading."""
+        meta = self.file.metadata
+        leaves = [i for i in range(meta.num_columns) if meta.schema.column(i).path == self.name]
+        if len(leaves) == 1:
+            total = 0
+            for group in range(meta.num_row_groups):
+                chunk = meta.row_group(group)
+                stats = chunk.column(leaves[0]).statistics
+                if stats is None or not stats.has_null_count:
+                    break
+                total += chunk.num_rows - stats.null_count
+            else:
+                return total
+        return sum(len(v) - v.null_count for v in self.batches())
+
 
 class _TableColumn:
     def __init__(self, values: Any, batch_rows: int) -> None:
+        if pa.types.is_string_view(values.type):  # Arrow has no take() for views yet
+            values = values.cast(pa.large_string())
         self.values = values
         self.batch_rows = batch_rows
         self.rows = len(values)
@@ -277,6 +302,9 @@ class _TableColumn:
         for chunk in self.values.chunks:
             for start in range(0, len(chunk), self.batch_rows):
                 yield chunk.slice(start, self.batch_rows)
+
+    def non_null(self) -> int:
+        return len(self.values) - self.values.null_count
 
 
 # -- the decision -----------------------------------------------------------------------------
@@ -299,6 +327,56 @@ def _check(code: str, cleaned: Any, hint: Hint) -> Mask:
     return mask
 
 
+def _temporal(kind: Any) -> bool:
+    return bool(pa.types.is_date(kind) or pa.types.is_timestamp(kind))
+
+
+_EPOCH = date(1970, 1, 1)
+_TICKS_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
+
+
+def temporal_birth_mask(values: Any, hinted: bool) -> Mask:
+    """``birth_date`` validity of a DATE or TIMESTAMP array computed on its numbers, without
+    formatting it: the same answer as the detector on ``as_text(values)`` (a test checks it).
+    A date from 1900-01-01 to today; a timestamp not at midnight only when ``hinted``."""
+    kind = values.type
+    present = values.is_valid().to_numpy(zero_copy_only=False)
+    if pa.types.is_timestamp(kind):
+        wall = pc.local_timestamp(values) if kind.tz else values
+        ticks = pc.fill_null(wall.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
+        days, rest = np.divmod(ticks, _TICKS_PER_DAY[kind.unit])
+        timeless = rest == 0
+    else:
+        as_days = pc.fill_null(pc.cast(values, pa.date32()).cast(pa.int32()), 0)
+        days = as_days.to_numpy(zero_copy_only=False).astype(np.int64)
+        timeless = np.ones(len(values), dtype=bool)
+    earliest = (date(1900, 1, 1) - _EPOCH).days
+    latest = (date.today() - _EPOCH).days
+    in_range: Mask = present & (days >= earliest) & (days <= latest)
+    return in_range if hinted else in_range & timeless
+
+
+class _Batch:
+    """A batch of a column, converted to cleaned text only when a check needs text."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        self._cleaned: Any = None
+
+    @property
+    def cleaned(self) -> Any:
+        if self._cleaned is None:
+            self._cleaned = clean_array(as_text(self.raw))
+        return self._cleaned
+
+    def valid(self, code: str, hint: Hint) -> Mask:
+        if _temporal(self.raw.type):
+            if code != "birth_date":
+                return np.zeros(len(self.raw), dtype=bool)
+            return temporal_birth_mask(self.raw, code in hint.types)
+        return _check(code, self.cleaned, hint)
+
+
 def _label(code: str) -> tuple[str, str]:
     info = TYPES[code]
     return info.label_en, info.label_zh
@@ -315,7 +393,8 @@ def _hint_text(code: str | None, hint: Hint) -> tuple[str, str]:
         )
     if hint.counter:
         return (
-            f"; the column name ({hint.word}) suggests a non-personal value, which lowers confidence",
+            f"; the column name ({hint.word}) suggests a non-personal value, "
+            "which lowers confidence",
             f"；列名（{hint.word}）提示为非个人信息，置信度下调",
         )
     return "", ""
@@ -335,8 +414,8 @@ def _unclassified(
 
 def _count_non_null(column: _Column) -> int:
     try:
-        return sum(len(v) - v.null_count for v in column.batches())
-    except Exception:
+        return column.non_null()
+    except Exception:  # a column we cannot even count is reported with 0
         return 0
 
 
@@ -367,13 +446,13 @@ def _decide(name: str, column: _Column, sample_size: int, hint: Hint) -> ColumnF
             f"all {column.rows:,} values are null",
             f"全部 {column.rows:,} 个值为空",
         )
-    sample = clean_array(as_text(raw))
-    size = len(sample)
-    shares = {code: float(_check(code, sample, hint).sum()) / size for code in DETECTORS}
+    batch = _Batch(raw)
+    size = len(raw)
+    shares = {code: float(batch.valid(code, hint).sum()) / size for code in DETECTORS}
     weak_only = {
-        code: float(DETECTORS[code].check_weak_array(sample).sum()) / size
+        code: float(DETECTORS[code].check_weak_array(batch.cleaned).sum()) / size
         for code in ("gps", "taiwan_permit")
-        if code not in hint.types
+        if code not in hint.types and not _temporal(raw.type)
     }
     text_like = (
         pa.types.is_string(raw.type)
@@ -381,7 +460,8 @@ def _decide(name: str, column: _Column, sample_size: int, hint: Hint) -> ColumnF
         or pa.types.is_string_view(raw.type)
         or pa.types.is_dictionary(raw.type)
     ) and (
-        float(pc.sum(pc.match_substring_regex(sample, _TEXT_MARK)).as_py() or 0) / size >= TEXT_LIKE
+        float(pc.sum(pc.match_substring_regex(batch.cleaned, _TEXT_MARK)).as_py() or 0) / size
+        >= TEXT_LIKE
         or FREE_TEXT in hint.types
     )
     ranked = sorted(
@@ -425,19 +505,19 @@ def _validate(
     valid = dict.fromkeys(codes, 0)
     found = dict.fromkeys(SEARCHED, 0)
     any_found = 0
+    if not codes and not scan:
+        return column.non_null(), valid, found, any_found
     for values in column.batches():
         present = len(values) - values.null_count
         if present == 0:
             continue
         non_null += present
-        text = as_text(values)
-        if codes:
-            cleaned = clean_array(text)
-            for code in codes:
-                valid[code] += int(_check(code, cleaned, hint).sum())
+        batch = _Batch(values)
+        for code in codes:
+            valid[code] += int(batch.valid(code, hint).sum())
         if scan:
-            masks = contains_masks(text)
-            union = np.zeros(len(text), dtype=bool)
+            masks = contains_masks(batch.cleaned)
+            union = np.zeros(len(values), dtype=bool)
             for code, mask in masks.items():
                 found[code] += int(mask.sum())
                 union |= mask
@@ -537,16 +617,44 @@ def _not_found(
 # -- entry points -----------------------------------------------------------------------------
 
 
+def _workers(requested: int | None, jobs: int) -> int:
+    if requested is not None:
+        return max(1, min(requested, jobs))
+    return max(1, min(os.cpu_count() or 1, MAX_WORKERS, jobs))
+
+
+def _missing(name: str, names: list[str]) -> ColumnFinding:
+    missing = name not in names
+    return _unclassified(
+        name,
+        hint_for(name),
+        "no such column" if missing else "the column name is not unique",
+        "没有这一列" if missing else "列名不唯一",
+    )
+
+
+def _run(jobs: list[Callable[[], ColumnFinding]], workers: int) -> list[ColumnFinding]:
+    """Run the column jobs, in threads when ``workers`` > 1 (Arrow compute and numpy release
+    the GIL), keeping column order."""
+    if workers <= 1:
+        return [job() for job in jobs]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="classify") as pool:
+        return list(pool.map(lambda job: job(), jobs))
+
+
 def classify_parquet(
     source: Any,
     *,
     columns: list[str] | None = None,
     sample_size: int = 1000,
     batch_rows: int = 131072,
+    workers: int | None = None,
 ) -> list[ColumnFinding]:
     """Classify the columns of a Parquet file (a path or a binary file object), in column
     order, streaming each column in record batches of ``batch_rows``.
 
+    Columns of a file given by path are classified in parallel threads (``workers``, default
+    the CPU count up to 4), each with its own reader; a file object is read by one thread.
     Raises ``Invalid`` (classification_unreadable) only when ``source`` is not a readable
     Parquet file; a column that fails to read gets an unclassified finding.
     """
@@ -559,23 +667,22 @@ def classify_parquet(
             f"无法以 Parquet 格式读取数据集：{exc}",
             code="classification_unreadable",
         ) from exc
-    findings = []
-    for name in _selected(schema.names, columns):
-        if schema.get_field_index(name) < 0:
-            hint = hint_for(name)
-            missing = name not in schema.names
-            findings.append(
-                _unclassified(
-                    name,
-                    hint,
-                    "no such column" if missing else "the column name is not unique",
-                    "没有这一列" if missing else "列名不唯一",
-                )
-            )
-            continue
-        kind = schema.field(name).type
-        findings.append(_classify(name, kind, _ParquetColumn(file, name, batch_rows), sample_size))
-    return findings
+    names = schema.names
+    selected = _selected(names, columns)
+    by_path = isinstance(source, str | os.PathLike)
+    count = _workers(workers if by_path else 1, len(selected))
+
+    def job(name: str) -> Callable[[], ColumnFinding]:
+        def run() -> ColumnFinding:
+            if schema.get_field_index(name) < 0:
+                return _missing(name, names)
+            reader = pq.ParquetFile(source) if count > 1 else file
+            column = _ParquetColumn(reader, name, batch_rows)
+            return _classify(name, schema.field(name).type, column, sample_size)
+
+        return run
+
+    return _run([job(name) for name in selected], count)
 
 
 def classify_table(
@@ -584,26 +691,23 @@ def classify_table(
     columns: list[str] | None = None,
     sample_size: int = 1000,
     batch_rows: int = 131072,
+    workers: int | None = None,
 ) -> list[ColumnFinding]:
     """The same decision on an in-memory ``pyarrow.Table``, in column order."""
-    findings = []
     names = table.schema.names
-    for name in _selected(names, columns):
-        index = table.schema.get_field_index(name)
-        if index < 0:
-            missing = name not in names
-            findings.append(
-                _unclassified(
-                    name,
-                    hint_for(name),
-                    "no such column" if missing else "the column name is not unique",
-                    "没有这一列" if missing else "列名不唯一",
-                )
-            )
-            continue
-        values = table.column(index)
-        findings.append(_classify(name, values.type, _TableColumn(values, batch_rows), sample_size))
-    return findings
+    selected = _selected(names, columns)
+
+    def job(name: str) -> Callable[[], ColumnFinding]:
+        def run() -> ColumnFinding:
+            index = table.schema.get_field_index(name)
+            if index < 0:
+                return _missing(name, names)
+            values = table.column(index)
+            return _classify(name, values.type, _TableColumn(values, batch_rows), sample_size)
+
+        return run
+
+    return _run([job(name) for name in selected], _workers(workers, len(selected)))
 
 
 def _selected(names: list[str], columns: list[str] | None) -> list[str]:

@@ -41,7 +41,8 @@ from yaosu.kit.uscc import ALPHABET as USCC_ALPHABET
 from yaosu.kit.uscc import is_valid_uscc
 
 Mask = npt.NDArray[np.bool_]
-IntMatrix = npt.NDArray[np.int64]
+IntMatrix = npt.NDArray[np.int32]
+ByteMatrix = npt.NDArray[np.uint8]
 
 
 @dataclass(frozen=True)
@@ -154,12 +155,17 @@ def _matches(values: Any, pattern: str) -> Mask:
     return _mask(pc.match_substring_regex(values, _anchored(pattern)))
 
 
-def _fixed_width(values: Any, rows: npt.NDArray[np.intp], width: int) -> IntMatrix:
-    """The first ``width`` bytes of the chosen values, as an (rows, width) int matrix; the rows
+def _fixed_width(values: Any, rows: npt.NDArray[np.intp], width: int) -> ByteMatrix:
+    """The first ``width`` bytes of the chosen values, as an (rows, width) byte matrix; the rows
     must be known to hold at least ``width`` bytes."""
     offsets, data = _offsets_data(values)
     starts = offsets[rows]
-    return data[starts[:, None] + np.arange(width)].astype(np.int64)
+    return data[starts[:, None] + np.arange(width)]
+
+
+def _digits(chars: ByteMatrix) -> IntMatrix:
+    """ASCII digit bytes to their values."""
+    return chars.astype(np.int32) - 48
 
 
 def _right_aligned_digits(values: Any, rows: npt.NDArray[np.intp], width: int) -> IntMatrix:
@@ -170,13 +176,13 @@ def _right_aligned_digits(values: Any, rows: npt.NDArray[np.intp], width: int) -
     position = np.arange(width)[None, :] - (width - lengths)[:, None]
     inside = position >= 0
     index = np.where(inside, starts[:, None] + position, 0)
-    return np.where(inside, data[index].astype(np.int64) - 48, 0)
+    return np.where(inside, data[index].astype(np.int32) - 48, 0).astype(np.int32)
 
 
 def _number(digits: IntMatrix) -> npt.NDArray[np.int64]:
     """Rows of decimal digit values to integers."""
     powers = 10 ** np.arange(digits.shape[1] - 1, -1, -1, dtype=np.int64)
-    out: npt.NDArray[np.int64] = digits @ powers
+    out: npt.NDArray[np.int64] = digits.astype(np.int64) @ powers
     return out
 
 
@@ -287,7 +293,7 @@ class _Shape(Detector):
 
     pattern: ClassVar[str]
     weak_pattern: ClassVar[str | None] = None
-    remove: ClassVar[str | None] = None  # character class removed before matching
+    remove: ClassVar[str] = ""  # characters removed before matching
     upper: ClassVar[bool] = False  # ASCII letters upper-cased before matching
 
     def __init_subclass__(cls) -> None:
@@ -302,12 +308,12 @@ class _Shape(Detector):
 
     def normalize(self, value: str) -> str:
         if self.remove:
-            value = re.sub(self.remove, "", value)
+            value = value.translate(dict.fromkeys(map(ord, self.remove)))
         return value.translate(_ASCII_UPPER) if self.upper else value
 
     def normalize_array(self, values: Any) -> Any:
-        if self.remove:
-            values = pc.replace_substring_regex(values, self.remove, "")
+        for char in self.remove:  # literal replacements: several times faster than a regex
+            values = pc.replace_substring(values, char, "")
         return pc.ascii_upper(values) if self.upper else values
 
     def check(self, value: str) -> bool:
@@ -330,9 +336,9 @@ class _Shape(Detector):
 # -- the types --------------------------------------------------------------------------------
 
 _ID_PROVINCE = "(?:" + "|".join(lexicon.ID_PROVINCE_CODES) + ")"
-_ID_WEIGHTS = np.array([pow(2, 17 - i, 11) for i in range(17)], dtype=np.int64)
+_ID_WEIGHTS = np.array([pow(2, 17 - i, 11) for i in range(17)], dtype=np.int32)
 _ID_CHECK = "10X98765432"
-_ID_CHECK_BYTES = np.frombuffer(_ID_CHECK.encode(), dtype=np.uint8).astype(np.int64)
+_ID_CHECK_BYTES = np.frombuffer(_ID_CHECK.encode(), dtype=np.uint8)
 _ID_EARLIEST = 18800101
 
 
@@ -348,7 +354,7 @@ class ResidentId(_Shape):
     """
 
     code = "resident_id"
-    remove = "[ -]"
+    remove = " -"
     upper = True
     pattern = f"{_ID_PROVINCE}[0-9]{{15}}[0-9X]|{_ID_PROVINCE}[0-9]{{13}}"
     finder = r"(?:^|[^0-9A-Za-z])(?P<v>[1-9][0-9]{16}[0-9Xx])(?:[^0-9A-Za-z]|$)"
@@ -380,7 +386,7 @@ class ResidentId(_Shape):
         rows = np.flatnonzero(_matches(values, self.pattern) & (np.diff(offsets) == 18))
         out = np.zeros(len(values), dtype=bool)
         if rows.size:
-            digits = _fixed_width(values, rows, 14) - 48
+            digits = _digits(_fixed_width(values, rows, 14))
             out[rows] = _calendar(
                 _number(digits[:, 6:10]),
                 _number(digits[:, 10:12]),
@@ -401,7 +407,7 @@ class ResidentId(_Shape):
         long_rows, short_rows = rows[length == 18], rows[length == 15]
         if long_rows.size:
             chars = _fixed_width(values, long_rows, 18)
-            digits = chars[:, :17] - 48
+            digits = _digits(chars[:, :17])
             ok = _calendar(
                 _number(digits[:, 6:10]),
                 _number(digits[:, 10:12]),
@@ -411,7 +417,7 @@ class ResidentId(_Shape):
             ok &= chars[:, 17] == _ID_CHECK_BYTES[(digits @ _ID_WEIGHTS) % 11]
             out[long_rows] = ok
         if short_rows.size:
-            digits = _fixed_width(values, short_rows, 15) - 48
+            digits = _digits(_fixed_width(values, short_rows, 15))
             out[short_rows] = _calendar(
                 1900 + _number(digits[:, 6:8]),
                 _number(digits[:, 8:10]),
@@ -438,7 +444,7 @@ class Mobile(_Shape):
     """
 
     code = "mobile"
-    remove = r"[ ()\-]"
+    remove = " ()-"
     pattern = f"(?:\\+86|0086|86)?{lexicon.MOBILE_PREFIX_PATTERN}[0-9]{{8}}"
     finder = f"{_LEFT}(?P<v>(?:(?:\\+|00)?86[ -]?)?1[3-9][0-9](?:[ -]?[0-9]{{4}}){{2}}){_RIGHT}"
 
@@ -479,11 +485,9 @@ class BankCard(_Shape):
 
     code = "bank_card"
     ceiling = 0.95  # 10% of random digit strings pass Luhn
-    remove = "[ -]"
+    remove = " -"
     pattern = f"{lexicon.BIN_PREFIX_PATTERN}[0-9]*"
-    finder = (
-        f"{_LEFT}(?P<v>[2-69][0-9]{{3}}(?:[ -]?[0-9]{{4}}){{3}}(?:[ -]?[0-9]{{1,3}})?){_RIGHT}"
-    )
+    finder = f"{_LEFT}(?P<v>[2-69][0-9]{{3}}(?:[ -]?[0-9]{{4}}){{3}}(?:[ -]?[0-9]{{1,3}})?){_RIGHT}"
 
     def check(self, value: str) -> bool:
         value = self.normalize(value)
@@ -502,10 +506,10 @@ class BankCard(_Shape):
         return out
 
 
-_USCC_VALUE = np.full(256, 0, dtype=np.int64)
+_USCC_VALUE = np.full(256, 0, dtype=np.int32)
 for _i, _ch in enumerate(USCC_ALPHABET):
     _USCC_VALUE[ord(_ch)] = _i
-_USCC_WEIGHTS = np.array([pow(3, i, 31) for i in range(17)], dtype=np.int64)  # 1, 3, 9, 27, 19…
+_USCC_WEIGHTS = np.array([pow(3, i, 31) for i in range(17)], dtype=np.int32)  # 1, 3, 9, 27, 19…
 
 
 class Uscc(_Shape):
@@ -519,7 +523,7 @@ class Uscc(_Shape):
     """
 
     code = "uscc"
-    remove = "[ -]"
+    remove = " -"
     upper = True
     pattern = "[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}"
     finder = r"(?:^|[^0-9A-Za-z])(?P<v>[0-9A-Za-z]{2}[0-9]{6}[0-9A-Za-z]{10})(?:[^0-9A-Za-z]|$)"
@@ -533,10 +537,15 @@ class Uscc(_Shape):
         rows = np.flatnonzero(_matches(values, self.pattern))
         out = np.zeros(len(values), dtype=bool)
         if rows.size:
-            chars = _USCC_VALUE[_fixed_width(values, rows, 18)]
+            raw = _fixed_width(values, rows, 18)
+            chars = _USCC_VALUE[raw]
             expected = (31 - (chars[:, :17] @ _USCC_WEIGHTS) % 31) % 31
-            out[rows] = chars[:, 17] == expected
-            out[rows] &= ~RESIDENT_ID.check_array(values.take(pa.array(rows)))
+            ok = chars[:, 17] == expected
+            # only all-digit bodies can be resident IDs
+            maybe_id = rows[ok & (raw[:, :17] <= ord("9")).all(axis=1)]
+            out[rows] = ok
+            if maybe_id.size:
+                out[maybe_id] = ~RESIDENT_ID.check_array(values.take(pa.array(maybe_id)))
         return out
 
 
@@ -621,7 +630,7 @@ class LicencePlate(_Shape):
     """
 
     code = "licence_plate"
-    remove = "[ ·•・-]"
+    remove = " ·•・-"
     upper = True
     pattern = (
         f"[{lexicon.PLATE_PROVINCES}][A-HJ-NP-Z]"
@@ -1049,7 +1058,9 @@ def contains_masks(values: Any, codes: Iterable[str] = SEARCHED) -> dict[str, Ma
         for code in codes:
             found = np.zeros(size, dtype=bool)
             pattern = _finder(code)
-            rows, rest = candidates, subset
+            # a match (RE2's DFA) is cheaper than an extraction: extract only where one matches
+            hit = np.flatnonzero(_mask(pc.match_substring_regex(subset, pattern)))
+            rows, rest = candidates[hit], subset.take(pa.array(hit))
             for _ in range(MAX_TOKENS):
                 if rows.size == 0:
                     break

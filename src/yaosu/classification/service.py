@@ -125,16 +125,22 @@ class ClassificationService:
         it the resource's grade."""
         resource = session.get(Resource, version.resource_id)
         assert resource is not None
-        if findings is None:
+        problem = "the classifier could not read the version"
+        table = None
+        if findings is not None:
+            try:
+                table = self.table()
+            except Invalid as exc:  # a broken node rule table must not lose the version
+                problem = exc.message
+        if findings is None or table is None:
             ledger_service.record(
                 session,
                 "classification.version_unclassified",
                 actor,
                 [version.id, resource.id],
-                {"reason": "the classifier could not read the version"},
+                {"reason": problem},
             )
             return None
-        table = self.table()
         existing = repo.of_version(session, version.id)
         if existing is not None:
             for old in list(existing.fields):
@@ -246,6 +252,7 @@ class ClassificationService:
         version = dataset_service.version(session, subject, version_id)
         resource = resource_service.get(session, subject, version.resource_id)
         resource_service.require_editor(subject, resource)
+        self.table()  # a broken rule table is the caller's error here, not a silent skip
         findings = self.compute(dataset_service.storage(), version.storage_key)
         if findings is None:
             raise Invalid(
@@ -256,6 +263,35 @@ class ClassificationService:
         vc = self.record(session, version, findings, subject.actor)
         assert vc is not None
         return vc
+
+    def default_masking(
+        self, session: Session, resource: Resource, fields: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """Masking for the sensitive fields among ``fields`` of the resource's current version
+        (each with its type's default operator): what an automatic grant applies."""
+        if not resource.current_version_id:
+            return {}
+        vc = repo.of_version(session, resource.current_version_id)
+        version = session.get(DatasetVersion, resource.current_version_id)
+        if vc is None or version is None:
+            return {}
+        wanted = set(fields)
+        sensitive = [f for f in vc.fields if f.pi_class == "sensitive" and f.column in wanted]
+        rules_ = default_rules(vc, version.columns)["rules"]
+        return {f.column: rules_[f.column] for f in sensitive if f.column in rules_}
+
+    def key_column(
+        self, session: Session, version_id: str, among: Sequence[str]
+    ) -> str | None:
+        """The natural key of a version among some fields: a resident-ID, else a credit-code
+        field, as classified."""
+        vc = repo.of_version(session, version_id)
+        wanted = set(among)
+        for kind in ("resident_id", "uscc"):
+            for f in vc.fields if vc else []:
+                if f.type == kind and f.column in wanted:
+                    return f.column
+        return None
 
     # --- read -------------------------------------------------------------------------------
     def get(self, session: Session, subject: Subject, version_id: str) -> VersionClassification:

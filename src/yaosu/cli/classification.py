@@ -48,8 +48,8 @@ def _show(vc: Any) -> None:
         f"proposed {vc.proposed_grade} {pzh}: {vc.proposal.get('reason_zh', '')}"
     )
     table = Table(title=f"{vc.rows:,} rows")
-    for col in ("column", "type", "class", "confidence", "valid/non-null", "status", "reason"):
-        table.add_column(col)
+    for col in ("column", "type", "class", "confidence", "valid", "status"):
+        table.add_column(col, overflow="fold")
     for f in vc.fields:
         kind = f.type or "—"
         if f.contains:
@@ -61,9 +61,10 @@ def _show(vc: Any) -> None:
             f"{f.confidence:.3f}",
             f"{f.valid:,}/{f.non_null:,}",
             rules.REVIEW_STATES[f.status],
-            f.review_reason or f.reason_zh,
         )
     console.print(table)
+    for f in vc.fields:  # the why, below the table so the table fits a terminal
+        console.print(f"  {f.column}: {f.review_reason or f.reason_zh}", soft_wrap=True)
 
 
 @resource_app.command("classification")

@@ -57,6 +57,9 @@ SCOPES: dict[str, str] = {
     "catalog:read": "Search the catalog; read resources, versions and jobs",
     "catalog:write": "Register, edit, review and ingest resources; post and answer demands",
     "ledger:write": "Issue ledger checkpoints",
+    "sharing:read": "Read share requests, grants, usage and responsibility lists",
+    "sharing:write": "File and review share requests; manage grants and subscriptions",
+    "service:call": "Call the data service API through the organization's grants",
 }
 ALL_SCOPES = frozenset(SCOPES)
 

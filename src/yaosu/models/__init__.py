@@ -36,6 +36,15 @@ from yaosu.models.ledger import (
     LedgerSubject,
     NodeKey,
 )
+from yaosu.models.sharing import (
+    Grant,
+    GrantRefusal,
+    GrantUsage,
+    ResponsibilityItem,
+    ShareRequest,
+    Subscription,
+    WebhookDelivery,
+)
 
 __all__ = [
     "Admission",
@@ -47,6 +56,9 @@ __all__ = [
     "Demand",
     "DemandAnswer",
     "FieldClassification",
+    "Grant",
+    "GrantRefusal",
+    "GrantUsage",
     "ImportantDataEntry",
     "IngestJob",
     "LedgerCheckpoint",
@@ -61,9 +73,13 @@ __all__ = [
     "PullSchedule",
     "Registration",
     "Resource",
+    "ResponsibilityItem",
     "SearchTerm",
+    "ShareRequest",
+    "Subscription",
     "UploadSession",
     "User",
     "UserRole",
     "VersionClassification",
+    "WebhookDelivery",
 ]

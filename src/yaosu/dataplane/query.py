@@ -1,0 +1,979 @@
+"""Row queries over stored versions, for the data service: pages, streams and key lookups.
+
+The caller (the data service, which knows the policy) hands over SQL fragments: one expression
+per output column (a quoted column or a masking expression) and a row filter, each with the
+values of its ``?`` placeholders. Everything runs inside DuckDB — projection, masking, filter,
+sort and the rendering of JSON and CSV rows — so no unmasked value and no per-row Python work
+leaves the engine. Values only ever reach SQL as bound parameters; the SQL fragments must come
+from trusted code, which quotes identifiers with `quote_ident`.
+
+Pagination is keyset pagination on (sort columns…, row number in the file): versions are
+immutable, so the row number (``file_row_number``) is a stable, unique tiebreak. A cursor holds
+only the row number of the last row of a page and an HMAC over it and the query shape (path,
+order, filter and its values); the next page re-reads that row's sort keys from the file, so no
+value is ever carried in a cursor. See ``docs/dataservice-engine.md``.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import collections
+import contextlib
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+import re
+import threading
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from yaosu.kit.errors import Invalid, NotFound
+
+from .errors import DataplaneError
+from .stream import (
+    ArrowEncoder,
+    CsvEncoder,
+    Encoder,
+    JsonEncoder,
+    csv_line_sql,
+    json_object_sql,
+)
+
+__all__ = [
+    "Engine",
+    "Format",
+    "Page",
+    "PageStats",
+    "Projection",
+    "RowQuery",
+    "quote_ident",
+]
+
+Format = Literal["json", "csv", "arrow"]
+
+_BATCH_ROWS = 16_384
+_PREFETCH_BYTES = 4 << 20
+_LOOKUP_CACHE_BYTES = 256 << 20
+# Sorted pages up to this size find their rows first (sort keys and row numbers only) and then
+# read just those rows; bigger pages sort the projected rows in one pass.
+_LATE_ROWS = 50_000
+# A key found more often than this in the lookup index is looked up by a scan instead.
+_MAX_CANDIDATES = 8
+_CURSOR_VERSION = 1
+_CURSOR = re.compile(r"^[A-Za-z0-9_-]{34}$")
+_MAC_BYTES = 16
+
+# Arrow types of stored columns whose values go back into DuckDB exactly as bound parameters.
+_SQL_TYPES: dict[pa.DataType, str] = {
+    pa.string(): "VARCHAR",
+    pa.large_string(): "VARCHAR",
+    pa.bool_(): "BOOLEAN",
+    pa.int8(): "TINYINT",
+    pa.int16(): "SMALLINT",
+    pa.int32(): "INTEGER",
+    pa.int64(): "BIGINT",
+    pa.uint8(): "UTINYINT",
+    pa.uint16(): "USMALLINT",
+    pa.uint32(): "UINTEGER",
+    pa.uint64(): "UBIGINT",
+    pa.float32(): "FLOAT",
+    pa.float64(): "DOUBLE",
+    pa.date32(): "DATE",
+    pa.timestamp("us"): "TIMESTAMP",
+}
+
+
+def quote_ident(name: str) -> str:
+    """``name`` as a quoted SQL identifier (``"a""b"`` for ``a"b``), for column SQL."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class Projection:
+    """One output column: its name, the SQL expression computing it over the version's columns
+    (quoted by the caller, e.g. ``'"身份证号"'`` or a masking expression), the values of the
+    expression's ``?`` placeholders in order, and its stored type after masking (informational:
+    ``boolean``, ``integer``, ``float``, ``date``, ``datetime`` or ``text``)."""
+
+    name: str
+    sql: str
+    params: list[Any] = field(default_factory=list)
+    type: str = "text"
+
+
+@dataclass(frozen=True)
+class RowQuery:
+    """A page of rows of the Parquet version at ``path``.
+
+    ``where`` is a boolean SQL expression over the version's columns with its ``?`` values
+    (the row filter and the caller's filters, already combined), or None. ``order_by`` lists
+    (source column name, descending); NULLs sort last in either direction, and ties are broken
+    by the row's position in the file. ``limit`` is the page size (the caller caps it) and
+    ``cursor`` the ``next_cursor`` of the previous page of the same query.
+    """
+
+    path: str
+    columns: list[Projection]
+    where: tuple[str, list[Any]] | None = None
+    order_by: list[tuple[str, bool]] = field(default_factory=list)
+    limit: int = 100
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """A materialised page: Arrow batches named after the projections, and the next cursor
+    (None on the last page)."""
+
+    batches: list[pa.RecordBatch]
+    schema: pa.Schema
+    rows: int
+    next_cursor: str | None
+
+    def to_table(self) -> pa.Table:
+        """The page as one Arrow table."""
+        return pa.Table.from_batches(self.batches, schema=self.schema)
+
+
+@dataclass(frozen=True)
+class PageStats:
+    """Figures of a streamed page, for metering.
+
+    ``rows`` and ``bytes`` count what the iterator has yielded so far (final once ``done``).
+    ``complete`` says the engine has read the whole page, so ``next_cursor`` is final: pages
+    that fit the prefetch buffer are complete before the first byte is yielded, so a caller can
+    put the cursor in a response header; others only at the end (JSON also carries it in the
+    body).
+    """
+
+    rows: int
+    bytes: int
+    next_cursor: str | None
+    complete: bool
+    done: bool
+
+
+def _invalid(code: str, en: str, zh: str, **details: Any) -> Invalid:
+    return DataplaneError(code, en, zh, **details)
+
+
+def _bad_cursor() -> Invalid:
+    return _invalid(
+        "bad_cursor",
+        "The cursor is not valid for this query; start again from the first page.",
+        "游标对该查询无效，请从第一页重新开始。",
+    )
+
+
+@contextlib.contextmanager
+def _duckdb_errors(path: str) -> Iterator[None]:
+    """DuckDB errors a request can cause, as typed errors; programming errors pass through."""
+    try:
+        yield
+    except duckdb.IOException as exc:
+        if "No files found" in str(exc) or not os.path.exists(path):
+            raise NotFound(
+                f"Dataset version file {path} does not exist.",
+                f"数据集版本文件 {path} 不存在。",
+                code="version_not_found",
+            ) from None
+        raise
+    except duckdb.PermissionException:
+        raise _invalid(
+            "path_not_allowed",
+            f"{path} is outside the directories this engine may read.",
+            f"{path} 不在该查询引擎允许读取的目录中。",
+        ) from None
+    except (duckdb.ConversionException, duckdb.OutOfRangeException) as exc:
+        message = str(exc).split("\n", 1)[0]
+        raise _invalid(
+            "bad_value",
+            f"A filter or parameter value does not fit its column: {message}",
+            f"筛选条件或参数值与列类型不符：{message}",
+        ) from None
+
+
+# -- checking and shaping a query ----------------------------------------------------------------
+
+
+def _check(q: RowQuery) -> None:
+    if not q.columns:
+        raise _invalid("no_columns", "Select at least one column.", "请至少选择一列。")
+    names = [c.name for c in q.columns]
+    if any(not isinstance(n, str) or not n for n in names):
+        raise _invalid("bad_column_name", "Column names must be non-empty.", "列名不能为空。")
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise _invalid(
+            "duplicate_column",
+            f"The output column {dup!r} appears twice.",
+            f"输出列 {dup!r} 出现了两次。",
+            column=dup,
+        )
+    if isinstance(q.limit, bool) or not isinstance(q.limit, int) or q.limit < 1:
+        raise _invalid(
+            "bad_limit", "The page size must be a positive integer.", "每页行数必须是正整数。"
+        )
+    order = [c for c, _ in q.order_by]
+    if any(not isinstance(c, str) or not c for c in order) or len(set(order)) != len(order):
+        raise _invalid(
+            "bad_order",
+            "Sort columns must be non-empty and listed once each.",
+            "排序列不能为空，且每列只能出现一次。",
+        )
+
+
+def _canonical(value: Any) -> Any:
+    """A deterministic, JSON-ready stand-in for a parameter value (for the query shape)."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    return [type(value).__name__, repr(value)]
+
+
+def _shape(q: RowQuery) -> bytes:
+    """What a cursor is bound to: the version, the order and the filter with its values."""
+    where = [q.where[0], _canonical(list(q.where[1]))] if q.where else None
+    text = json.dumps(
+        [q.path, [[c, bool(d)] for c, d in q.order_by], where],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(text.encode()).digest()
+
+
+class _Cursors:
+    """Opaque page cursors: version byte, row number, truncated HMAC-SHA256, base64url."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = hashlib.sha256(b"yaosu.dataplane.query.cursor\0" + key).digest()
+
+    def _mac(self, shape: bytes, body: bytes) -> bytes:
+        return hmac.new(self._key, shape + body, hashlib.sha256).digest()[:_MAC_BYTES]
+
+    def encode(self, shape: bytes, row: int) -> str:
+        body = bytes([_CURSOR_VERSION]) + row.to_bytes(8, "big")
+        token = base64.urlsafe_b64encode(body + self._mac(shape, body))
+        return token.decode().rstrip("=")
+
+    def decode(self, shape: bytes, token: str) -> int:
+        if not isinstance(token, str) or not _CURSOR.match(token):
+            raise _bad_cursor()
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        body, mac = raw[:9], raw[9:]
+        if body[0] != _CURSOR_VERSION or not hmac.compare_digest(mac, self._mac(shape, body)):
+            raise _bad_cursor()
+        return int.from_bytes(body[1:], "big")
+
+
+@dataclass(frozen=True)
+class _Plan:
+    sql: str
+    params: list[Any]
+
+
+def _render_items(fmt: Format, q: RowQuery) -> str:
+    """The outer select list turning ``__yaosu_c<i>`` columns into the output format."""
+    cols = [f"__yaosu_c{i}" for i in range(len(q.columns))]
+    if fmt == "json":
+        return "',' || " + json_object_sql([c.name for c in q.columns], cols)
+    if fmt == "csv":
+        return csv_line_sql(cols)
+    return ", ".join(cols)
+
+
+def _projection_items(q: RowQuery) -> tuple[str, list[Any]]:
+    params: list[Any] = []
+    items = []
+    for i, c in enumerate(q.columns):
+        items.append(f"({c.sql}) AS __yaosu_c{i}")
+        params += c.params
+    return ", ".join(items), params
+
+
+def _where(q: RowQuery) -> tuple[list[str], list[Any]]:
+    if q.where is None:
+        return [], []
+    return [f"({q.where[0]})"], list(q.where[1])
+
+
+def _plan(q: RowQuery, fmt: Format, after: int | None) -> _Plan:
+    """The one SQL statement of a page; its last column ``__yaosu_r`` is the row number."""
+    items, item_params = _projection_items(q)
+    conds, where_params = _where(q)
+    render = _render_items(fmt, q)
+    source = "read_parquet(?, file_row_number = true) AS __yaosu_t"
+    if not q.order_by:
+        # File order: a plain scan, which DuckDB keeps in order (preserve_insertion_order).
+        if after is not None:
+            conds.append("__yaosu_t.file_row_number > ?")
+        inner = (
+            f"SELECT {items}, __yaosu_t.file_row_number AS __yaosu_r FROM {source} "
+            f"WHERE {' AND '.join(conds) or 'true'} LIMIT ?"
+        )
+        params = [*item_params, q.path, *where_params]
+        if after is not None:
+            params.append(after)
+        params.append(q.limit + 1)
+        if fmt == "arrow":
+            return _Plan(inner, params)
+        return _Plan(f"SELECT {render}, __yaosu_r FROM ({inner}) AS __yaosu_p", params)
+
+    n = len(q.order_by)
+    keys = [f"__yaosu_t.{quote_ident(c)}" for c, _ in q.order_by]
+    key_items = ", ".join(f"{k} AS __yaosu_k{i}" for i, k in enumerate(keys))
+    order = ", ".join(
+        f"__yaosu_k{i} {'DESC' if desc else 'ASC'} NULLS LAST"
+        for i, (_, desc) in enumerate(q.order_by)
+    )
+    order += ", __yaosu_r"
+    ctes: list[str] = []
+    cte_params: list[Any] = []
+    keyset_params: list[Any] = []
+    sources = source
+    if after is not None:
+        last_items = ", ".join(f"{k} AS __yaosu_l{i}" for i, k in enumerate(keys))
+        ctes.append(
+            f"__yaosu_last AS (SELECT {last_items} FROM {source} "
+            "WHERE __yaosu_t.file_row_number = ?)"
+        )
+        cte_params += [q.path, after]
+        sources += ", __yaosu_last"
+        conds.append(_keyset(q.order_by, keys))
+        keyset_params.append(after)
+    where_sql = " AND ".join(conds) or "true"
+    if q.limit <= _LATE_ROWS:
+        ctes.append(
+            f"__yaosu_page AS (SELECT __yaosu_t.file_row_number AS __yaosu_r, {key_items} "
+            f"FROM {sources} WHERE {where_sql} ORDER BY {order} LIMIT ?)"
+        )
+        cte_params += [q.path, *where_params, *keyset_params, q.limit + 1]
+        page_cols = ", ".join(f"__yaosu_page.__yaosu_k{i}" for i in range(n))
+        inner = (
+            f"SELECT {items}, {page_cols}, __yaosu_page.__yaosu_r FROM {source} "
+            "JOIN __yaosu_page ON __yaosu_t.file_row_number = __yaosu_page.__yaosu_r"
+        )
+        params = [*cte_params, *item_params, q.path]
+        limit_sql = ""
+    else:
+        inner = (
+            f"SELECT {items}, {key_items}, __yaosu_t.file_row_number AS __yaosu_r "
+            f"FROM {sources} WHERE {where_sql}"
+        )
+        params = [*cte_params, *item_params, q.path, *where_params, *keyset_params, q.limit + 1]
+        limit_sql = " LIMIT ?"
+    with_sql = f"WITH {', '.join(ctes)} " if ctes else ""
+    sql = (
+        f"{with_sql}SELECT {render}, __yaosu_r FROM ({inner}) AS __yaosu_p "
+        f"ORDER BY {order}{limit_sql}"
+    )
+    return _Plan(sql, params)
+
+
+def _keyset(order_by: Sequence[tuple[str, bool]], keys: Sequence[str]) -> str:
+    """Rows after the cursor row in (keys…, row number) order, NULLs last in each key."""
+    last = [f"__yaosu_last.__yaosu_l{i}" for i in range(len(keys))]
+    same = [f"{k} IS NOT DISTINCT FROM {v}" for k, v in zip(keys, last, strict=True)]
+    terms = []
+    for i, (_, desc) in enumerate(order_by):
+        op = "<" if desc else ">"
+        after = f"({last[i]} IS NOT NULL AND ({keys[i]} {op} {last[i]} OR {keys[i]} IS NULL))"
+        terms.append("(" + " AND ".join([*same[:i], after]) + ")")
+    terms.append("(" + " AND ".join([*same, "__yaosu_t.file_row_number > ?"]) + ")")
+    return "(" + " OR ".join(terms) + ")"
+
+
+# -- running a page ------------------------------------------------------------------------------
+
+
+class _Run:
+    """One page query running on its own DuckDB cursor, cut at the page size.
+
+    Iterating yields the page's batches without the row-number column; afterwards ``more`` says
+    whether a row followed the page and ``last_row`` is the row number of its last row.
+    """
+
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, plan: _Plan, q: RowQuery, batch: int, fmt: Format
+    ) -> None:
+        self.path = q.path
+        self.limit = q.limit
+        self.rows = 0
+        self.more = False
+        self.last_row: int | None = None
+        self._cur = con
+        with _duckdb_errors(q.path):
+            self._reader = con.sql(plan.sql, params=plan.params).to_arrow_reader(batch)
+        fields = list(self._reader.schema)[:-1]
+        if fmt == "arrow":  # the engine's column aliases → the output names
+            fields = [f.with_name(c.name) for f, c in zip(fields, q.columns, strict=True)]
+        self.schema = pa.schema(fields)
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        try:
+            with _duckdb_errors(self.path):
+                for batch in self._reader:
+                    left = self.limit - self.rows
+                    if batch.num_rows > left:
+                        self.more = True
+                        batch = batch.slice(0, left)
+                    if not batch.num_rows:
+                        continue
+                    self.rows += batch.num_rows
+                    self.last_row = batch.column(batch.num_columns - 1)[-1].as_py()
+                    yield pa.RecordBatch.from_arrays(
+                        batch.columns[: batch.num_columns - 1], schema=self.schema
+                    )
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._reader.close()
+        with contextlib.suppress(Exception):
+            self._cur.close()
+
+
+class _Stream:
+    """The bytes of one page: prefetched up to a size, then pulled batch by batch."""
+
+    def __init__(
+        self, run: _Run, encoder: Encoder, cursor: Callable[[int], str], prefetch: int
+    ) -> None:
+        self._run = run
+        self._encoder = encoder
+        self._cursor = cursor
+        self._next_cursor: str | None = None
+        self._complete = False
+        self._done = False
+        self._rows = 0
+        self._bytes = 0
+        self._chunks = self._generate()
+        self._ready: collections.deque[tuple[bytes, int]] = collections.deque()
+        buffered = 0
+        try:
+            while not self._complete and buffered < prefetch:
+                chunk = next(self._chunks)
+                self._ready.append(chunk)
+                buffered += len(chunk[0])
+        except StopIteration:
+            pass
+        except BaseException:
+            self.close()
+            raise
+
+    def _generate(self) -> Generator[tuple[bytes, int], None, None]:
+        run, encoder = self._run, self._encoder
+        try:
+            yield encoder.head(run.schema), 0
+            for batch in run:
+                yield encoder.batch(batch), batch.num_rows
+            if run.more and run.last_row is not None:
+                self._next_cursor = self._cursor(run.last_row)
+            self._complete = True
+            yield encoder.tail(self._next_cursor), 0
+        finally:
+            run.close()
+
+    def __iter__(self) -> _Stream:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._ready:
+            data, rows = self._ready.popleft()
+        else:
+            try:
+                data, rows = next(self._chunks)
+            except StopIteration:
+                self._done = True
+                raise
+        self._rows += rows
+        self._bytes += len(data)
+        return data
+
+    def close(self) -> None:
+        """Stop early: release the DuckDB cursor (also done when the stream is collected)."""
+        self._ready.clear()
+        self._chunks.close()
+
+    def stats(self) -> PageStats:
+        return PageStats(
+            rows=self._rows,
+            bytes=self._bytes,
+            next_cursor=self._next_cursor if self._complete else None,
+            complete=self._complete,
+            done=self._done,
+        )
+
+
+# -- lookups -------------------------------------------------------------------------------------
+
+
+class _Cache:
+    """A least-recently-used cache bounded by bytes, with one builder per key at a time."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self._items: collections.OrderedDict[tuple[Any, ...], tuple[Any, int]] = (
+            collections.OrderedDict()
+        )
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self._building: dict[tuple[Any, ...], threading.Lock] = {}
+
+    def get(self, key: tuple[Any, ...]) -> Any:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            self._items.move_to_end(key)
+            return item[0]
+
+    def put(self, key: tuple[Any, ...], value: Any, size: int) -> None:
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1]
+            if size > self.budget:
+                return
+            self._items[key] = (value, size)
+            self._bytes += size
+            while self._bytes > self.budget:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._bytes -= dropped
+
+    @contextlib.contextmanager
+    def building(self, key: tuple[Any, ...]) -> Iterator[None]:
+        """Hold the build lock of ``key``: concurrent first users wait for one builder."""
+        with self._lock:
+            lock = self._building.setdefault(key, threading.Lock())
+        with lock:
+            yield
+
+    def get_or_build(self, key: tuple[Any, ...], build: Callable[[], tuple[Any, int]]) -> Any:
+        value = self.get(key)
+        if value is not None:
+            return value
+        with self.building(key):
+            value = self.get(key)
+            if value is None:
+                value, size = build()
+                self.put(key, value, size)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
+
+
+@dataclass(frozen=True)
+class _FileInfo:
+    """What a lookup needs of a version's footer: row-group starts, names, bindable types."""
+
+    metadata: pq.FileMetaData
+    starts: list[int]
+    names: list[str]
+    sql_types: list[str | None]
+
+
+class _Unsupported:
+    """Cached marker: this key expression cannot be indexed (its type is not comparable)."""
+
+
+_UNSUPPORTED = _Unsupported()
+
+
+@dataclass(frozen=True)
+class _KeyIndex:
+    """The non-null keys of a version in sorted order, with their row numbers."""
+
+    keys: pa.Array
+    rows: pa.Array
+    accepts: Callable[[Any], bool]
+
+    def rows_of(self, value: Any) -> list[int]:
+        view = _ArrowView(self.keys)
+        lo = bisect.bisect_left(view, value)
+        hi = lo
+        while hi < len(view) and view[hi] == value and hi - lo <= _MAX_CANDIDATES:
+            hi += 1
+        return [self.rows[i].as_py() for i in range(lo, hi)]
+
+
+class _ArrowView(Sequence[Any]):
+    """A read-only sequence of Python values over an Arrow array (for ``bisect``)."""
+
+    def __init__(self, array: pa.Array) -> None:
+        self._array = array
+
+    def __len__(self) -> int:
+        return len(self._array)
+
+    def __getitem__(self, i: Any) -> Any:
+        return self._array[i].as_py()
+
+
+def _acceptor(kind: pa.DataType) -> Callable[[Any], bool] | None:
+    """Which probe values compare with keys of this Arrow type as DuckDB would compare them."""
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return lambda v: isinstance(v, str)
+    if pa.types.is_integer(kind):
+        return lambda v: isinstance(v, int) and not isinstance(v, bool)
+    if kind == pa.date32():
+        return lambda v: type(v) is dt.date
+    if kind == pa.timestamp("us"):
+        return lambda v: isinstance(v, dt.datetime) and v.tzinfo is None
+    return None
+
+
+def _mentioned(names: Sequence[str], texts: Sequence[str]) -> list[int]:
+    """Columns whose name appears in any of the SQL texts (a superset of those used)."""
+    text = "\n".join(texts).lower()
+    if "*" in text or "columns(" in text or "__yaosu_t" in text:
+        return list(range(len(names)))
+    found = [i for i, n in enumerate(names) if n.lower() in text]
+    return found or [0]
+
+
+# -- the engine ----------------------------------------------------------------------------------
+
+
+class Engine:
+    """Row queries over Parquet versions with one shared in-memory DuckDB database.
+
+    Thread-safe: every call runs on its own DuckDB cursor of the shared connection. ``key``
+    signs page cursors (give every process of a deployment the same key, e.g.
+    ``kit.crypto.derive(node_key, "dataservice-cursor")``; without one a random key is made and
+    cursors only work within this process). ``allowed_directories`` limits the files DuckDB may
+    read to those directories (file access is otherwise on: versions are files); ``setup`` runs
+    on the connection before its configuration is locked, to register functions that column SQL
+    calls (e.g. ``classification.masking.register_functions``). ``lookup_cache_bytes`` bounds
+    the memory of lookup indexes and decoded columns.
+    """
+
+    def __init__(
+        self,
+        *,
+        key: bytes | None = None,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        allowed_directories: Sequence[str] | None = None,
+        setup: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+        lookup_cache_bytes: int = _LOOKUP_CACHE_BYTES,
+        batch_rows: int = _BATCH_ROWS,
+        prefetch_bytes: int = _PREFETCH_BYTES,
+    ) -> None:
+        config: dict[str, Any] = {
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "preserve_insertion_order": True,
+            "python_enable_replacements": False,
+            "arrow_large_buffer_size": False,
+            "produce_arrow_string_view": False,
+        }
+        if threads:
+            config["threads"] = threads
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        self._con = duckdb.connect(":memory:", config=config)
+        try:
+            # Footers of immutable versions are parsed once (it needs the parquet extension,
+            # which is built in, to be loaded: not possible in the connect options).
+            self._con.execute("SET GLOBAL parquet_metadata_cache = true")
+            if allowed_directories is not None:
+                dirs = [os.path.join(os.path.realpath(d), "") for d in allowed_directories]
+                self._con.execute("SET allowed_directories = ?", [dirs])
+                self._con.execute("SET enable_external_access = false")
+            if setup is not None:
+                setup(self._con)
+            self._con.execute("SET lock_configuration = true")
+        except BaseException:
+            self._con.close()
+            raise
+        self._cursors = _Cursors(key if key is not None else os.urandom(32))
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._closed = False
+        self._cache = _Cache(lookup_cache_bytes)
+        self._batch_rows = batch_rows
+        self._prefetch = prefetch_bytes
+
+    # -- connections ---------------------------------------------------------------------------
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the query engine is closed")
+            return self._con.cursor()
+
+    def _thread_cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's cursor, for calls that finish before they return (never streams)."""
+        cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
+        if cur is None or getattr(self._local, "engine_open", None) is not self._con:
+            cur = self._cursor()
+            self._local.cursor = cur
+            self._local.engine_open = self._con
+        return cur
+
+    def close(self) -> None:
+        """Close the DuckDB database (running streams fail)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._con.close()
+        self._cache.clear()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- pages ---------------------------------------------------------------------------------
+
+    def _start(self, q: RowQuery, fmt: Format) -> tuple[_Run, Callable[[int], str]]:
+        _check(q)
+        shape = _shape(q)
+        after = self._cursors.decode(shape, q.cursor) if q.cursor is not None else None
+        plan = _plan(q, fmt, after)
+        cur = self._cursor()
+        try:
+            run = _Run(cur, plan, q, self._batch_rows, fmt)
+        except BaseException:
+            cur.close()
+            raise
+        return run, lambda row: self._cursors.encode(shape, row)
+
+    def page(self, q: RowQuery) -> Page:
+        """One page of ``q`` as Arrow batches, with the cursor of the next page."""
+        run, cursor = self._start(q, "arrow")
+        batches = list(run)
+        next_cursor = cursor(run.last_row) if run.more and run.last_row is not None else None
+        return Page(batches, run.schema, run.rows, next_cursor)
+
+    def stream(self, q: RowQuery, fmt: Format) -> tuple[Iterator[bytes], Callable[[], PageStats]]:
+        """One page of ``q`` as bytes for a streaming HTTP response, and its figures.
+
+        ``fmt`` is ``json`` (``{"rows": […], "next_cursor": …}``), ``csv`` (header, then rows)
+        or ``arrow`` (IPC stream). The query starts (and any error in it is raised) before this
+        returns; up to ``prefetch_bytes`` are read ahead, so the figures of a small page are
+        complete at once (see `PageStats`). Errors after the first byte abort the iterator.
+        """
+        encoder: Encoder
+        if fmt == "json":
+            encoder = JsonEncoder()
+        elif fmt == "csv":
+            encoder = CsvEncoder([c.name for c in q.columns])
+        elif fmt == "arrow":
+            encoder = ArrowEncoder()
+        else:
+            raise _invalid(
+                "unknown_format",
+                f"Cannot return rows as {fmt!r}; choose json, csv or arrow.",
+                f"无法以 {fmt!r} 格式返回数据；请选择 json、csv 或 arrow。",
+            )
+        run, cursor = self._start(q, fmt)
+        stream = _Stream(run, encoder, cursor, self._prefetch)
+        return stream, stream.stats
+
+    def count(self, path: str, where: tuple[str, list[Any]] | None = None) -> int:
+        """How many rows of the version at ``path`` pass ``where``."""
+        conds, params = _where(RowQuery(path, [Projection("n", "1")], where))
+        where_sql = " AND ".join(conds) or "true"
+        sql = f"SELECT count(*) FROM read_parquet(?) AS __yaosu_t WHERE {where_sql}"
+        with _duckdb_errors(path):
+            row = self._thread_cursor().execute(sql, [path, *params]).fetchall()[0]
+        return int(row[0])
+
+    # -- lookups -------------------------------------------------------------------------------
+
+    def lookup(
+        self,
+        path: str,
+        key_sql: str,
+        key_value: Any,
+        columns: list[Projection],
+        where: tuple[str, list[Any]] | None = None,
+    ) -> dict[str, Any] | None:
+        """The first row (in file order) whose ``key_sql`` equals ``key_value`` and that passes
+        ``where``, as a JSON-ready dictionary of the projected columns (rendered as in the JSON
+        output), or None.
+
+        The first lookup of a (version, key) builds an index of its keys (one scan of the key
+        column); later ones find the row in it, read it from cached decoded columns and compute
+        the projection and filter in DuckDB over that one row. Keys of other types than text,
+        integer, date or date-time, and probe values of another Python type than the key's,
+        are looked up by a scan.
+        """
+        q = RowQuery(path, columns, where, [], 1, None)
+        _check(q)
+        if key_value is None:
+            return None
+        index = self._index(path, key_sql)
+        if isinstance(index, _KeyIndex) and index.accepts(key_value):
+            rows = index.rows_of(key_value)
+            if not rows:
+                return None
+            if len(rows) <= _MAX_CANDIDATES:
+                for row in rows:
+                    found = self._lookup_row(path, row, key_sql, key_value, columns, where)
+                    if found is not None:
+                        return found
+                return None
+        return self._lookup_scan(path, key_sql, key_value, columns, where)
+
+    def _run_json(self, path: str, sql: str, params: list[Any]) -> dict[str, Any] | None:
+        with _duckdb_errors(path):
+            rows = self._thread_cursor().execute(sql, params).fetchall()
+        if not rows:
+            return None
+        found: dict[str, Any] = json.loads(rows[0][0])
+        return found
+
+    def _lookup_scan(
+        self,
+        path: str,
+        key_sql: str,
+        key_value: Any,
+        columns: list[Projection],
+        where: tuple[str, list[Any]] | None,
+    ) -> dict[str, Any] | None:
+        q = RowQuery(path, columns, where)
+        items, item_params = _projection_items(q)
+        conds, where_params = _where(q)
+        render = json_object_sql(
+            [c.name for c in columns], [f"__yaosu_c{i}" for i in range(len(columns))]
+        )
+        sql = (
+            f"SELECT {render} FROM (SELECT {items} FROM read_parquet(?) AS __yaosu_t "
+            f"WHERE ({key_sql}) = ? {''.join(' AND ' + c for c in conds)} LIMIT 1) AS __yaosu_p"
+        )
+        return self._run_json(path, sql, [*item_params, path, key_value, *where_params])
+
+    def _lookup_row(
+        self,
+        path: str,
+        row: int,
+        key_sql: str,
+        key_value: Any,
+        columns: list[Projection],
+        where: tuple[str, list[Any]] | None,
+    ) -> dict[str, Any] | None:
+        q = RowQuery(path, columns, where)
+        info = self._file_info(path)
+        texts = [c.sql for c in columns] + [key_sql] + ([where[0]] if where else [])
+        needed = _mentioned(info.names, texts)
+        items, item_params = _projection_items(q)
+        conds, where_params = _where(q)
+        render = json_object_sql(
+            [c.name for c in columns], [f"__yaosu_c{i}" for i in range(len(columns))]
+        )
+        tail = f"WHERE ({key_sql}) = ? {''.join(' AND ' + c for c in conds)}) AS __yaosu_p"
+        if any(info.sql_types[i] is None for i in needed):
+            # A type that does not round-trip through Python: read the row in DuckDB.
+            sql = (
+                f"SELECT {render} FROM (SELECT {items} "
+                "FROM read_parquet(?, file_row_number = true) AS __yaosu_t "
+                f"WHERE __yaosu_t.file_row_number = ? AND ({key_sql}) = ? "
+                f"{''.join(' AND ' + c for c in conds)}) AS __yaosu_p"
+            )
+            return self._run_json(path, sql, [*item_params, path, row, key_value, *where_params])
+        values = self._row_values(path, info, row, needed)
+        cells = ", ".join(
+            f"CAST(? AS {info.sql_types[i]}) AS {quote_ident(info.names[i])}" for i in needed
+        )
+        sql = f"SELECT {render} FROM (SELECT {items} FROM (SELECT {cells}) AS __yaosu_t {tail}"
+        return self._run_json(path, sql, [*item_params, *values, key_value, *where_params])
+
+    def _file_info(self, path: str) -> _FileInfo:
+        def build() -> tuple[_FileInfo, int]:
+            try:
+                metadata = pq.read_metadata(path)
+            except FileNotFoundError:
+                raise NotFound(
+                    f"Dataset version file {path} does not exist.",
+                    f"数据集版本文件 {path} 不存在。",
+                    code="version_not_found",
+                ) from None
+            starts = [0]
+            for g in range(metadata.num_row_groups):
+                starts.append(starts[-1] + metadata.row_group(g).num_rows)
+            schema = metadata.schema.to_arrow_schema()
+            info = _FileInfo(
+                metadata,
+                starts,
+                schema.names,
+                [_SQL_TYPES.get(f.type) for f in schema],
+            )
+            return info, metadata.serialized_size + 64 * len(starts)
+
+        info: _FileInfo = self._cache.get_or_build(("file", path), build)
+        return info
+
+    def _row_values(self, path: str, info: _FileInfo, row: int, needed: list[int]) -> list[Any]:
+        group = bisect.bisect_right(info.starts, row) - 1
+        offset = row - info.starts[group]
+        chunks = {i: self._cache.get(("column", path, group, i)) for i in needed}
+        missing = [i for i, chunk in chunks.items() if chunk is None]
+        if missing:
+            with self._cache.building(("group", path, group)):
+                for i in missing:
+                    chunks[i] = self._cache.get(("column", path, group, i))
+                missing = [i for i in missing if chunks[i] is None]
+                if missing:
+                    table = pq.ParquetFile(path, metadata=info.metadata).read_row_group(
+                        group, columns=[info.names[i] for i in missing]
+                    )
+                    for i, column in zip(missing, table.columns, strict=True):
+                        array = column.combine_chunks()
+                        self._cache.put(("column", path, group, i), array, array.nbytes)
+                        chunks[i] = array
+        return [chunks[i][offset].as_py() for i in needed]
+
+    def _index(self, path: str, key_sql: str) -> _KeyIndex | _Unsupported:
+        def build() -> tuple[_KeyIndex | _Unsupported, int]:
+            sql = (
+                f"SELECT __yaosu_k, __yaosu_r FROM (SELECT ({key_sql}) AS __yaosu_k, "
+                "__yaosu_t.file_row_number AS __yaosu_r "
+                "FROM read_parquet(?, file_row_number = true) AS __yaosu_t) "
+                "WHERE __yaosu_k IS NOT NULL ORDER BY __yaosu_k, __yaosu_r"
+            )
+            cur = self._cursor()
+            try:
+                with _duckdb_errors(path):
+                    table = cur.sql(sql, params=[path]).to_arrow_table()
+            finally:
+                cur.close()
+            accepts = _acceptor(table.schema.field(0).type)
+            if accepts is None:
+                return _UNSUPPORTED, 64
+            keys = table.column(0).combine_chunks()
+            rows = table.column(1).combine_chunks()
+            return _KeyIndex(keys, rows, accepts), keys.nbytes + rows.nbytes
+
+        index: _KeyIndex | _Unsupported = self._cache.get_or_build(("index", path, key_sql), build)
+        return index
+
+    def clear_cache(self) -> None:
+        """Forget lookup indexes and decoded columns (they are rebuilt on demand)."""
+        self._cache.clear()
+
+    @property
+    def cache_bytes(self) -> int:
+        """Memory held by lookup indexes and decoded columns."""
+        return self._cache.bytes

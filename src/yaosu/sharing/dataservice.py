@@ -1,0 +1,489 @@
+"""The data service API's call path (SHR-4): every call is decided by the grant's policy,
+metered exactly, answered from the engine with masking and row filters applied inside it, and
+written to the ledger — refusals included, each with the constraint that failed.
+
+Metering and the call's ledger entry run in their own short transactions (``meter``), so a
+refusal is counted even though the request itself fails, and a streamed answer is settled once
+its last byte is produced: the call is counted when it is admitted (atomically against the
+quota), its rows reserved up front and the unused part given back at the end."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from yaosu.classification import masking
+from yaosu.classification.service import classification_service, masking_service
+from yaosu.db.uow import transaction
+from yaosu.identity.subject import Subject
+from yaosu.kit.canonical import digest
+from yaosu.kit.errors import Conflict, Forbidden, Invalid, TooManyRequests, YaosuError
+from yaosu.kit.timeutil import aware, utcnow
+from yaosu.ledger.service import ledger_service
+from yaosu.models.catalog import DatasetVersion, Resource
+from yaosu.models.sharing import Grant
+from yaosu.policy import evaluate, filters
+from yaosu.policy.model import Policy, day_of, parse_policy
+from yaosu.sharing import repository as repo
+from yaosu.sharing.service import grant_service
+
+Sessions = Callable[[bool], Session]
+MAX_PAGE = 100_000
+
+
+class _RateWindow:
+    """Calls of each grant in the last 60 s, per serving process (the rate constraint)."""
+
+    def __init__(self) -> None:
+        self._calls: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def recent(self, grant_id: str, now: float) -> tuple[int, float | None]:
+        with self._lock:
+            q = self._calls.setdefault(grant_id, deque())
+            while q and q[0] <= now - 60:
+                q.popleft()
+            return len(q), (q[0] if q else None)
+
+    def add(self, grant_id: str, now: float) -> None:
+        with self._lock:
+            self._calls.setdefault(grant_id, deque()).append(now)
+
+
+rate_window = _RateWindow()
+
+
+@dataclass
+class Admitted:
+    """An admitted call: what to run and how to settle it."""
+
+    grant: Grant
+    version: DatasetVersion
+    policy: Policy
+    obligations: evaluate.Obligations
+    projections: list[Any]
+    where: tuple[str, list[Any]] | None
+    day: str
+    reserved: int
+    query_digest: str
+
+
+def _grant_status(grant: Grant, now: datetime) -> str:
+    if grant.status != "active":
+        return grant.status
+    return "expired" if aware(grant.not_after) < now else "active"
+
+
+class DataService:
+    def _load(self, session: Session, subject: Subject, grant_id: str) -> tuple[Grant, Resource]:
+        grant = grant_service.get(session, subject, grant_id)
+        if subject.org_id != grant.consumer_id:
+            raise Forbidden(
+                "Only the consumer unit's tokens call the data service of its grant.",
+                "只有被授权单位的令牌可以调用该授权的数据服务。",
+                code="not_consumer",
+            )
+        resource = session.get(Resource, grant.resource_id)
+        assert resource is not None
+        return grant, resource
+
+    def _version(self, session: Session, resource: Resource) -> DatasetVersion:
+        if resource.grade in ("core", "important"):
+            raise Forbidden(
+                f"The resource is now graded {resource.grade}; raw rows are no longer served.",
+                "该资源已被定为核心或重要数据，不再提供原始数据。",
+                code="grade_forbids_rows",
+            )
+        version = (
+            session.get(DatasetVersion, resource.current_version_id)
+            if resource.current_version_id
+            else None
+        )
+        if version is None:
+            raise Conflict("The resource has no data yet.", "该资源尚无数据。", code="no_data")
+        return version
+
+    def admit(
+        self,
+        sessions: Sessions,
+        session: Session,
+        subject: Subject,
+        grant_id: str,
+        *,
+        fields: Sequence[str] | None,
+        params: Mapping[str, Sequence[str]],
+        purpose: str | None,
+        order: Sequence[tuple[str, bool]],
+        limit: int,
+        key: tuple[str, str] | None = None,
+    ) -> Admitted:
+        """Decide the call; count it (or its refusal) in a committed metering transaction."""
+        grant, resource = self._load(session, subject, grant_id)
+        policy = parse_policy(grant.policy)
+        now = utcnow()
+        day = day_of(now).isoformat()
+        shape = {
+            "fields": list(fields) if fields is not None else None,
+            "filters": {k: list(v) for k, v in sorted(params.items())},
+            "order": [list(o) for o in order],
+            "limit": limit,
+            "key": list(key) if key else None,
+        }
+        query_digest = digest(shape)
+        try:
+            version = self._version(session, resource)
+            types = {c["name"]: c["type"] for c in version.columns}
+            parsed = filters.parse_filters(params, list(types), types)
+            if key is not None:
+                parsed.append(
+                    filters.Filter(
+                        column=key[0],
+                        operator="eq",
+                        value=filters.parse_literal(key[1], types.get(key[0], "text")),
+                        parameter="key",
+                    )
+                )
+            usage = repo.usage(session, grant.id, day)
+            recent, oldest = rate_window.recent(grant.id, time.time())
+            decision = evaluate.decide(
+                policy,
+                evaluate.Call(
+                    action="read",
+                    purpose=purpose or _default_purpose(policy),
+                    at=now,
+                    fields=tuple(fields) if fields is not None else None,
+                    filters=tuple(parsed),
+                    usage=evaluate.Usage(
+                        calls_today=int(usage.calls) if usage else 0,
+                        rows_today=int(usage.rows) if usage else 0,
+                        calls_last_minute=recent,
+                        oldest_call_last_minute=(
+                            datetime.fromtimestamp(oldest).astimezone() if oldest else None
+                        ),
+                    ),
+                    delivery_mode="api",
+                    grant_status=_grant_status(grant, now),
+                ),
+                columns=list(types),
+            )
+            obligations = decision.obliged()
+            masked = set(policy.terms.masked)
+            for column, _ in order:
+                if column in masked:
+                    raise Forbidden(
+                        f"Sorting on the masked field {column!r} would reveal it.",
+                        f"按脱敏字段 {column!r} 排序会泄露其原值。",
+                        code="sort_on_masked_field",
+                        failed={"left_operand": "yaosu:field", "actual": column},
+                    )
+                if column not in types:
+                    raise Invalid(
+                        f"Unknown sort field {column!r}.",
+                        f"未知的排序字段 {column!r}。",
+                        code="unknown_field",
+                    )
+            projections = self._projections(version, obligations)
+            where = filters.compile_where(obligations.row_filter, parsed, types)
+        except YaosuError as exc:
+            self._refused(sessions, subject, grant.id, day, exc, query_digest)
+            raise
+        wanted = min(limit, MAX_PAGE)
+        if obligations.max_rows is not None:
+            wanted = min(wanted, obligations.max_rows)
+        with transaction(sessions(True)) as m:
+            quota = policy.terms.quota
+            if not repo.take_call(m, grant.id, day, quota.calls_per_day):
+                over = TooManyRequests(
+                    "The grant's daily call quota is used up.",
+                    "该授权今日调用次数已用完。",
+                    code="quota_calls_exceeded",
+                    retry_after=_until_midnight(now),
+                )
+                m.rollback()
+                self._refused(sessions, subject, grant.id, day, over, query_digest)
+                raise over
+            reserved = repo.take_rows(m, grant.id, day, wanted, quota.rows_per_day)
+        rate_window.add(grant.id, time.time())
+        if reserved == 0 and quota.rows_per_day is not None:
+            spent = TooManyRequests(
+                "The grant's daily row quota is used up.",
+                "该授权今日数据行数已用完。",
+                code="quota_rows_exceeded",
+                retry_after=_until_midnight(now),
+            )
+            self._settle(sessions, subject, grant.id, day, 0, 0, 0, query_digest, refused=spent)
+            raise spent
+        return Admitted(
+            grant, version, policy, obligations, projections, where, day, reserved, query_digest
+        )
+
+    def _projections(self, version: DatasetVersion, obligations: evaluate.Obligations) -> list[Any]:
+        from yaosu.dataplane.query import Projection
+
+        keep = set(obligations.fields)
+        policy = obligations.masking or masking.MaskingPolicy(name="none", rules={})
+        compiled = masking.compile_columns(policy, version.columns, masking_service.key())
+        by_name = {c.name: c for c in compiled}
+        return [
+            Projection(
+                name=f,
+                sql=by_name[f].sql,
+                params=list(by_name[f].params),
+                type=str(by_name[f].column["type"]),
+            )
+            for f in obligations.fields
+            if f in keep and f in by_name
+        ]
+
+    def _refused(
+        self,
+        sessions: Sessions,
+        subject: Subject,
+        grant_id: str,
+        day: str,
+        exc: YaosuError,
+        query_digest: str,
+    ) -> None:
+        with transaction(sessions(True)) as m:
+            repo.count_refusal(m, grant_id, day, exc.code)
+            ledger_service.record(
+                m,
+                "sharing.call_refused",
+                subject.actor,
+                [grant_id],
+                {"code": exc.code, "query": query_digest},
+            )
+
+    def _settle(
+        self,
+        sessions: Sessions,
+        subject: Subject,
+        grant_id: str,
+        day: str,
+        reserved: int,
+        rows: int,
+        nbytes: int,
+        query_digest: str,
+        kind: str = "rows",
+        refused: YaosuError | None = None,
+    ) -> None:
+        with transaction(sessions(True)) as m:
+            repo.settle(m, grant_id, day, reserved, rows, nbytes)
+            if refused is not None:
+                repo.count_refusal(m, grant_id, day, refused.code)
+            ledger_service.record(
+                m,
+                "sharing.call_refused" if refused else "sharing.service_called",
+                subject.actor,
+                [grant_id],
+                {"kind": kind, "rows": rows, "bytes": nbytes, "query": query_digest}
+                if refused is None
+                else {"code": refused.code, "query": query_digest},
+            )
+
+    def _fail(self, sessions: Sessions, subject: Subject, a: Admitted, exc: YaosuError) -> None:
+        self._settle(
+            sessions, subject, a.grant.id, a.day, a.reserved, 0, 0, a.query_digest, refused=exc
+        )
+
+    # --- answers ------------------------------------------------------------------------------
+    def rows(
+        self,
+        sessions: Sessions,
+        session: Session,
+        subject: Subject,
+        grant_id: str,
+        *,
+        fields: Sequence[str] | None,
+        params: Mapping[str, Sequence[str]],
+        purpose: str | None,
+        order: Sequence[tuple[str, bool]],
+        limit: int,
+        cursor: str | None,
+        fmt: str,
+    ) -> Iterator[bytes]:
+        """Stream one page of rows; the call is settled when the stream ends."""
+        from yaosu.dataplane.query import RowQuery
+
+        a = self.admit(
+            sessions,
+            session,
+            subject,
+            grant_id,
+            fields=fields,
+            params=params,
+            purpose=purpose,
+            order=order,
+            limit=limit,
+        )
+        path = grant_storage_path(a.version)
+        q = RowQuery(
+            path=path,
+            columns=a.projections,
+            where=a.where,
+            order_by=list(order),
+            limit=max(a.reserved, 0) if a.reserved else min(limit, MAX_PAGE),
+            cursor=cursor,
+        )
+        try:
+            chunks, stats = engine().stream(q, fmt)
+        except YaosuError as exc:
+            self._fail(sessions, subject, a, exc)
+            raise
+
+        def body() -> Iterator[bytes]:
+            sent = 0
+            try:
+                for chunk in chunks:
+                    sent += len(chunk)
+                    yield chunk
+            finally:
+                st = stats()
+                rows = int(getattr(st, "rows", 0) or 0)
+                self._settle(
+                    sessions, subject, a.grant.id, a.day, a.reserved, rows, sent, a.query_digest
+                )
+
+        return body()
+
+    def lookup(
+        self,
+        sessions: Sessions,
+        session: Session,
+        subject: Subject,
+        grant_id: str,
+        *,
+        by: str | None,
+        key: str,
+        fields: Sequence[str] | None,
+        purpose: str | None,
+    ) -> dict[str, Any] | None:
+        """One entity by its key (e.g. a resident ID or a USCC). The key field must be granted
+        unmasked: looking up by a hidden value would reveal it."""
+        grant, resource = self._load(session, subject, grant_id)
+        version = self._version(session, resource)
+        column = by or _key_column(session, version, parse_policy(grant.policy))
+        a = self.admit(
+            sessions,
+            session,
+            subject,
+            grant_id,
+            fields=fields,
+            params={},
+            purpose=purpose,
+            order=[],
+            limit=1,
+            key=(column, key),
+        )
+        from yaosu.dataplane.query import quote_ident
+
+        try:
+            found = engine().lookup(
+                grant_storage_path(a.version),
+                quote_ident(column),
+                filters.coerce(key, {c["name"]: c["type"] for c in version.columns}[column]),
+                a.projections,
+                a.where,
+            )
+        except YaosuError as exc:
+            self._fail(sessions, subject, a, exc)
+            raise
+        rows = 1 if found else 0
+        self._settle(
+            sessions,
+            subject,
+            a.grant.id,
+            a.day,
+            a.reserved,
+            rows,
+            len(json.dumps(found, default=str).encode()) if found else 0,
+            a.query_digest,
+            "lookup",
+        )
+        return found
+
+    def schema(self, session: Session, subject: Subject, grant_id: str) -> dict[str, Any]:
+        """The granted fields with their types after masking and their Chinese labels."""
+        grant, resource = self._load(session, subject, grant_id)
+        version = self._version(session, resource)
+        policy = parse_policy(grant.policy)
+        terms = policy.terms
+        labels = {f["name"]: f.get("label_zh", "") for f in resource.fields or []}
+        masked = terms.masked
+        compiled = {
+            c.name: c
+            for c in masking.compile_columns(
+                terms.masking or masking.MaskingPolicy(name="none", rules={}),
+                version.columns,
+                masking_service.key(),
+            )
+        }
+        return {
+            "grant_id": grant.id,
+            "resource_id": resource.id,
+            "version": {"id": version.id, "number": version.number, "sha256": version.sha256},
+            "fields": [
+                {
+                    "name": f,
+                    "label_zh": labels.get(f, ""),
+                    "type": compiled[f].column["type"] if f in compiled else None,
+                    "masking": masked.get(f),
+                }
+                for f in terms.fields
+            ],
+            "row_filter": [c.model_dump(mode="json", by_alias=True) for c in terms.row_filter],
+        }
+
+
+def _until_midnight(now: datetime) -> int:
+    tomorrow = datetime.combine(day_of(now) + timedelta(days=1), dt_time(), tzinfo=UTC)
+    return max(1, int((tomorrow - now).total_seconds()))
+
+
+def _default_purpose(policy: Policy) -> str | None:
+    purposes = policy.terms.purposes
+    return sorted(purposes)[0] if purposes else None
+
+
+def _key_column(session: Session, version: DatasetVersion, policy: Policy) -> str:
+    """The natural key among the granted fields: a resident ID or credit code field."""
+    found = classification_service.key_column(session, version.id, policy.terms.fields)
+    if found:
+        return found
+    raise Invalid(
+        "Name the key field with `by`: no resident-ID or credit-code field is granted.",
+        "请用 by 参数指定查询键字段：授权字段中没有身份证号或统一社会信用代码。",
+        code="key_field_required",
+    )
+
+
+def grant_storage_path(version: DatasetVersion) -> str:
+    from yaosu.catalog.service import dataset_service
+
+    return str(dataset_service.storage().path(version.storage_key))
+
+
+_engine: Any = None
+_engine_lock = threading.Lock()
+
+
+def engine() -> Any:
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            from yaosu.dataplane.query import Engine
+
+            _engine = Engine()
+        return _engine
+
+
+data_service = DataService()

@@ -1,0 +1,739 @@
+"""Sharing services: share requests and their review, grants and their lifecycle, usage,
+subscriptions to new versions, and responsibility lists. Every state change appends its
+ledger entry; the data service calls themselves live in ``dataservice``."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from yaosu.catalog.service import resource_service
+from yaosu.classification.service import classification_service
+from yaosu.config import get_node_key
+from yaosu.identity.service import did_for, org_service
+from yaosu.identity.subject import Subject
+from yaosu.kit.crypto import seal, unseal
+from yaosu.kit.errors import Conflict, Forbidden, Invalid, not_found
+from yaosu.kit.ids import new_id
+from yaosu.kit.timeutil import aware, utcnow
+from yaosu.ledger.events import Actor
+from yaosu.ledger.service import ledger_service
+from yaosu.models.catalog import DatasetVersion, Resource
+from yaosu.models.sharing import (
+    Grant,
+    ResponsibilityItem,
+    ShareRequest,
+    Subscription,
+    WebhookDelivery,
+)
+from yaosu.policy import model as policy_model
+from yaosu.sharing import repository as repo
+from yaosu.sharing import rules, schemas, webhook
+
+PROVIDER_REVIEWERS = frozenset({"data_officer", "cdo"})
+AUTHORITY = frozenset({"reviewer", "platform_admin"})
+SECRET_CONTEXT = b"yaosu-webhook-secret"
+
+
+def _fields_of(session: Session, resource: Resource) -> list[str]:
+    """The resource's field names: its current version's columns, else its catalog items."""
+    if resource.current_version_id:
+        version = session.get(DatasetVersion, resource.current_version_id)
+        if version is not None:
+            return [c["name"] for c in version.columns]
+    return [f["name"] for f in resource.fields or []]
+
+
+def _check_fields(wanted: Sequence[str], available: Sequence[str]) -> list[str]:
+    unknown = [f for f in wanted if f not in available]
+    if unknown:
+        raise Invalid(
+            f"Unknown fields: {', '.join(unknown)}.",
+            f"资源中没有这些字段：{'、'.join(unknown)}。",
+            code="unknown_fields",
+            unknown=unknown,
+            available=list(available),
+        )
+    return [f for f in available if f in set(wanted)]
+
+
+class ShareRequestService:
+    """Share requests 共享申请 (SHR-1…SHR-3)."""
+
+    def submit(
+        self, session: Session, subject: Subject, data: schemas.ShareRequestCreate
+    ) -> ShareRequest:
+        """File a request; it is refused, approved automatically, or sent to review at once."""
+        if subject.org_id is None:
+            raise Invalid(
+                "A request is made by a unit; sign in as one of its users.",
+                "共享申请须由单位用户提出。",
+                code="org_required",
+            )
+        consumer = org_service.get(session, subject, subject.org_id)
+        if consumer.kind not in rules.CONSUMER_KINDS:
+            raise Forbidden(
+                "Government data sharing is between government units and public institutions; "
+                "others apply for conditional open data.",
+                "政务数据共享仅面向政务部门和事业单位；其他主体请申请有条件开放数据。",
+                code="not_a_sharing_party",
+            )
+        rules.check_vocabulary(data.purpose, data.delivery_mode)
+        resource = resource_service.get(session, subject, data.resource_id)
+        if resource.status != "published":
+            raise Conflict(
+                "Only published resources can be requested.",
+                "只能申请已发布的数据资源。",
+                code="resource_not_published",
+            )
+        if resource.provider_id == consumer.id:
+            raise Conflict(
+                "A unit does not request its own resource.",
+                "不能申请本单位自己的资源。",
+                code="own_resource",
+            )
+        fields = _check_fields(data.fields, _fields_of(session, resource))
+        now = utcnow()
+        req = ShareRequest(
+            id=new_id(),
+            resource_id=resource.id,
+            provider_id=resource.provider_id,
+            consumer_id=consumer.id,
+            fields=fields,
+            purpose=data.purpose,
+            purpose_text=data.purpose_text,
+            scenario=data.scenario,
+            legal_basis=data.legal_basis,
+            term_days=data.term_days,
+            delivery_mode=data.delivery_mode,
+            status="provider_review",
+            deadline_at=now + timedelta(days=rules.REVIEW_DAYS),
+            decisions=[],
+            narrowed={},
+            requested_by=subject.user_id,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(req)
+        session.flush()
+        ledger_service.record(
+            session,
+            "sharing.request_submitted",
+            subject.actor,
+            [req.id, resource.id, consumer.id],
+            {
+                "fields": fields,
+                "purpose": data.purpose,
+                "legal_basis": data.legal_basis,
+                "term_days": data.term_days,
+                "delivery_mode": data.delivery_mode,
+            },
+        )
+        route = rules.route(
+            share_attribute=resource.share_attribute,
+            legal_basis=resource.share_legal_basis,
+            grade=resource.grade,
+            consumer_kind=consumer.kind,
+        )
+        if route.decision == "refuse":
+            self._close(session, req, "rejected", Actor(user=None, org=None, via="rules"))
+            req.refusal = {
+                "code": route.code,
+                "message": route.message,
+                "message_zh": route.message_zh,
+            }
+            req.deadline_at = None
+            ledger_service.record(
+                session,
+                "sharing.request_refused",
+                Actor(user=None, org=None, via="rules"),
+                [req.id, resource.id],
+                req.refusal,
+            )
+        elif route.decision == "auto":
+            req.auto_approved = True
+            req.status = "approved"
+            req.deadline_at = None
+            req.decisions = [
+                {"stage": "auto", "approve": True, "at": now.isoformat(), "rule": "001-5"}
+            ]
+            masking = classification_service.default_masking(session, resource, fields)
+            req.narrowed = {"masking": masking} if masking else {}
+            session.flush()
+            ledger_service.record(
+                session,
+                "sharing.request_auto_approved",
+                Actor(user=None, org=None, via="rules"),
+                [req.id, resource.id],
+                {"rule": "general grade, unconditional share, government consumer (001-5)"},
+            )
+            grant_service.issue(session, Actor(user=None, org=None, via="rules"), req, resource)
+        return req
+
+    def _close(self, session: Session, req: ShareRequest, status: str, actor: Actor) -> None:
+        rules.check_transition(req.status, status)
+        req.status = status
+        req.updated_at = utcnow()
+        session.flush()
+
+    def get(self, session: Session, subject: Subject, request_id: str) -> ShareRequest:
+        found = session.execute(
+            repo.readable_requests(subject).where(ShareRequest.id == request_id)
+        ).scalar_one_or_none()
+        if found is None:
+            raise not_found("Share request", "共享申请", request_id)
+        return found
+
+    def list(
+        self,
+        session: Session,
+        subject: Subject,
+        *,
+        role: str | None,
+        status: str | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[Sequence[ShareRequest], int]:
+        stmt = repo.readable_requests(subject)
+        if role == "consumer":
+            stmt = stmt.where(ShareRequest.consumer_id == subject.org_id)
+        elif role == "provider":
+            stmt = stmt.where(ShareRequest.provider_id == subject.org_id)
+        if status:
+            stmt = stmt.where(ShareRequest.status == status)
+        rows, total = repo.page(
+            session, stmt, (ShareRequest.created_at.desc(), ShareRequest.id), limit, offset
+        )
+        return rows, total
+
+    def decide(
+        self, session: Session, subject: Subject, request_id: str, data: schemas.Decision
+    ) -> ShareRequest:
+        """The provider's review, then the data authority's; either may narrow what is given
+        (fields, masking, term, row filter, quotas) or refuse with a reason."""
+        req = self.get(session, subject, request_id)
+        if req.status == "provider_review":
+            stage = "provider"
+            if not (
+                subject.is_system
+                or "platform_admin" in subject.roles
+                or (subject.org_id == req.provider_id and subject.roles & PROVIDER_REVIEWERS)
+            ):
+                raise Forbidden(
+                    "The provider unit's data officers review this request first.",
+                    "该申请须先由资源提供单位的数据专管员审核。",
+                    code="provider_review_required",
+                )
+        elif req.status == "authority_review":
+            stage = "authority"
+            if not (subject.is_system or subject.roles & AUTHORITY):
+                raise Forbidden(
+                    "The data authority's reviewers decide at this stage.",
+                    "该阶段由数据主管部门审核。",
+                    code="authority_review_required",
+                )
+        else:
+            raise Conflict(
+                f"The request is {req.status}; there is nothing to decide.",
+                f"该申请状态为「{rules.REQUEST_STATES[req.status]}」，无需审核。",
+                code="request_state_conflict",
+                current=req.status,
+            )
+        if not data.approve and not (data.reason or "").strip():
+            raise Invalid(
+                "Give the reason for the refusal.", "请填写驳回理由。", code="reason_required"
+            )
+        narrowed = dict(req.narrowed or {})
+        if data.approve and data.narrowing is not None:
+            narrowed = self._narrow(session, req, narrowed, data.narrowing)
+        now = utcnow()
+        req.decisions = [
+            *req.decisions,
+            {
+                "stage": stage,
+                "approve": data.approve,
+                "reason": data.reason,
+                "by": subject.user_id,
+                "at": now.isoformat(),
+                "narrowing": data.narrowing.model_dump(exclude_none=True)
+                if data.narrowing
+                else None,
+            },
+        ]
+        req.narrowed = narrowed
+        target = (
+            "rejected"
+            if not data.approve
+            else ("authority_review" if stage == "provider" else "approved")
+        )
+        rules.check_transition(req.status, target)
+        req.status = target
+        req.updated_at = now
+        req.deadline_at = (
+            now + timedelta(days=rules.REVIEW_DAYS) if target == "authority_review" else None
+        )
+        session.flush()
+        ledger_service.record(
+            session,
+            f"sharing.request_{'approved' if data.approve else 'rejected'}_by_{stage}",
+            subject.actor,
+            [req.id, req.resource_id],
+            {"reason": data.reason, "narrowed": narrowed},
+        )
+        if target == "approved":
+            resource = session.get(Resource, req.resource_id)
+            assert resource is not None
+            grant_service.issue(session, subject.actor, req, resource)
+        return req
+
+    def _narrow(
+        self,
+        session: Session,
+        req: ShareRequest,
+        narrowed: dict[str, Any],
+        n: schemas.Narrowing,
+    ) -> dict[str, Any]:
+        if n.fields is not None:
+            extra = [f for f in n.fields if f not in req.fields]
+            if extra:
+                raise Invalid(
+                    f"A reviewer can only narrow the fields; not requested: {', '.join(extra)}.",
+                    f"审核只能缩小字段范围；以下字段未申请：{'、'.join(extra)}。",
+                    code="fields_not_requested",
+                )
+            narrowed["fields"] = [f for f in req.fields if f in set(n.fields)]
+        if n.term_days is not None:
+            if n.term_days > narrowed.get("term_days", req.term_days):
+                raise Invalid(
+                    "A reviewer can only shorten the term.",
+                    "审核只能缩短使用期限。",
+                    code="term_not_shorter",
+                )
+            narrowed["term_days"] = n.term_days
+        if n.masking is not None:
+            narrowed["masking"] = {**narrowed.get("masking", {}), **n.masking}
+        if n.row_filter is not None:
+            narrowed["row_filter"] = [*narrowed.get("row_filter", []), *n.row_filter]
+        for key in ("calls_per_day", "rows_per_day", "rate_per_minute"):
+            value = getattr(n, key)
+            if value is not None:
+                narrowed[key] = min(value, narrowed.get(key, value))
+        # Check the would-be policy now, so a bad masking rule or filter is refused here.
+        resource = session.get(Resource, req.resource_id)
+        assert resource is not None
+        grant_service.compose(session, req, resource, narrowed, "check")
+        return narrowed
+
+    def withdraw(self, session: Session, subject: Subject, request_id: str) -> ShareRequest:
+        req = self.get(session, subject, request_id)
+        if subject.org_id != req.consumer_id and not subject.is_system:
+            raise Forbidden(
+                "Only the requesting unit withdraws its request.",
+                "只有申请单位可以撤回申请。",
+                code="not_requester",
+            )
+        self._close(session, req, "withdrawn", subject.actor)
+        req.deadline_at = None
+        ledger_service.record(
+            session, "sharing.request_withdrawn", subject.actor, [req.id, req.resource_id], {}
+        )
+        return req
+
+    def expire_lapsed(self, session: Session, now: datetime, grace_days: int = 30) -> int:
+        """Requests left unreviewed ``grace_days`` past their deadline expire."""
+        lapsed = repo.lapsed_requests(session, now - timedelta(days=grace_days))
+        actor = Actor(user=None, org=None, via="scheduler")
+        for req in lapsed:
+            self._close(session, req, "expired", actor)
+            req.deadline_at = None
+            ledger_service.record(
+                session, "sharing.request_expired", actor, [req.id, req.resource_id], {}
+            )
+        return len(lapsed)
+
+
+def overdue(req: ShareRequest, now: datetime | None = None) -> bool:
+    return bool(
+        req.status in rules.OPEN_STATES
+        and req.deadline_at is not None
+        and aware(req.deadline_at) < (now or utcnow())
+    )
+
+
+class GrantService:
+    """Grants 授权 and their policy (ODRL) — issued on approval, suspended, resumed, revoked."""
+
+    def compose(
+        self,
+        session: Session,
+        req: ShareRequest,
+        resource: Resource,
+        narrowed: dict[str, Any],
+        grant_id: str,
+        start: datetime | None = None,
+    ) -> tuple[dict[str, Any], datetime, datetime]:
+        start = start or utcnow()
+        term = int(narrowed.get("term_days", req.term_days))
+        end = start + timedelta(days=term)
+        built = policy_model.build_policy(
+            uid=f"urn:yaosu:grant:{grant_id}",
+            assigner=did_for(req.provider_id),
+            assignee=did_for(req.consumer_id),
+            target=f"urn:yaosu:resource:{resource.id}",
+            fields=list(narrowed.get("fields", req.fields)),
+            masking=dict(narrowed.get("masking", {})),
+            row_filter=list(narrowed.get("row_filter", [])),
+            purposes=[req.purpose],
+            not_before=start,
+            not_after=end,
+            calls_per_day=narrowed.get("calls_per_day"),
+            rows_per_day=narrowed.get("rows_per_day"),
+            rate_per_minute=narrowed.get("rate_per_minute"),
+            delivery_modes=[req.delivery_mode, "api"] if req.delivery_mode != "api" else ["api"],
+        )
+        return built.document(), start, end
+
+    def issue(self, session: Session, actor: Actor, req: ShareRequest, resource: Resource) -> Grant:
+        grant_id = new_id()
+        doc, start, end = self.compose(session, req, resource, req.narrowed or {}, grant_id)
+        grant = Grant(
+            id=grant_id,
+            request_id=req.id,
+            resource_id=resource.id,
+            provider_id=req.provider_id,
+            consumer_id=req.consumer_id,
+            policy=doc,
+            status="active",
+            not_before=start,
+            not_after=end,
+            delivery_mode=req.delivery_mode,
+            created_by=actor.user,
+        )
+        session.add(grant)
+        req.grant_id = grant.id
+        session.flush()
+        ledger_service.record(
+            session,
+            "sharing.grant_issued",
+            actor,
+            [grant.id, req.id, resource.id, req.consumer_id],
+            {"policy": doc},
+        )
+        return grant
+
+    def labels(self, session: Session, grant: Grant) -> dict[str, str]:
+        """Chinese labels of the resource's fields, for the plain-language policy."""
+        resource = session.get(Resource, grant.resource_id)
+        return {
+            f["name"]: f["label_zh"]
+            for f in (resource.fields if resource else []) or []
+            if f.get("label_zh")
+        }
+
+    def get(self, session: Session, subject: Subject, grant_id: str) -> Grant:
+        found = session.execute(
+            repo.readable_grants(subject).where(Grant.id == grant_id)
+        ).scalar_one_or_none()
+        if found is None:
+            raise not_found("Grant", "授权", grant_id)
+        return found
+
+    def list(
+        self,
+        session: Session,
+        subject: Subject,
+        *,
+        role: str | None,
+        status: str | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[Sequence[Grant], int]:
+        stmt = repo.readable_grants(subject)
+        if role == "consumer":
+            stmt = stmt.where(Grant.consumer_id == subject.org_id)
+        elif role == "provider":
+            stmt = stmt.where(Grant.provider_id == subject.org_id)
+        if status:
+            stmt = stmt.where(Grant.status == status)
+        return repo.page(session, stmt, (Grant.created_at.desc(), Grant.id), limit, offset)
+
+    def change(
+        self, session: Session, subject: Subject, grant_id: str, target: str, reason: str
+    ) -> Grant:
+        """Suspend, resume or revoke, with immediate effect: the next call is decided on the new
+        status. The provider unit's officers and the data authority may do it."""
+        grant = self.get(session, subject, grant_id)
+        if not (
+            subject.is_system
+            or subject.roles & AUTHORITY
+            or (subject.org_id == grant.provider_id and subject.roles & PROVIDER_REVIEWERS)
+        ):
+            raise Forbidden(
+                "Only the provider unit and the data authority change a grant.",
+                "只有资源提供单位和数据主管部门可以变更授权。",
+                code="grant_owner_required",
+            )
+        rules.check_transition(grant.status, target, machine="grant")
+        before, grant.status = grant.status, target
+        grant.status_reason = reason
+        grant.updated_at = utcnow()
+        session.flush()
+        verb = {"suspended": "suspended", "active": "resumed", "revoked": "revoked"}[target]
+        ledger_service.record(
+            session,
+            f"sharing.grant_{verb}",
+            subject.actor,
+            [grant.id, grant.resource_id, grant.consumer_id],
+            {"before": before, "reason": reason},
+        )
+        return grant
+
+    def usage(self, session: Session, subject: Subject, grant_id: str, days: int) -> schemas.Usage:
+        grant = self.get(session, subject, grant_id)
+        since = (utcnow() - timedelta(days=days - 1)).date().isoformat()
+        refusals: dict[str, dict[str, int]] = {}
+        for r in repo.refusal_series(session, grant.id, since):
+            refusals.setdefault(r.day, {})[r.code] = int(r.count)
+        used = {u.day: u for u in repo.usage_series(session, grant.id, since)}
+        out = []
+        for day in sorted(set(used) | set(refusals)):
+            u = used.get(day)
+            out.append(
+                schemas.UsageDay(
+                    day=day,
+                    calls=int(u.calls) if u else 0,
+                    rows=int(u.rows) if u else 0,
+                    bytes=int(u.bytes) if u else 0,
+                    refusals=refusals.get(day, {}),
+                )
+            )
+        return schemas.Usage(grant_id=grant.id, days=out)
+
+
+class SubscriptionService:
+    """Webhooks for new versions of granted resources, signed with a per-subscription secret."""
+
+    def create(
+        self, session: Session, actor: Actor, grant: Grant, url: str
+    ) -> tuple[Subscription, str]:
+        secret = secrets.token_urlsafe(32)
+        sub = Subscription(
+            id=new_id(),
+            grant_id=grant.id,
+            url=url,
+            secret_sealed=seal(get_node_key(), secret.encode(), SECRET_CONTEXT),
+        )
+        session.add(sub)
+        session.flush()
+        ledger_service.record(
+            session, "sharing.subscribed", actor, [sub.id, grant.id], {"url": url}
+        )
+        return sub, secret
+
+    def subscribe(
+        self, session: Session, subject: Subject, grant_id: str, url: str
+    ) -> tuple[Subscription, str]:
+        grant = grant_service.get(session, subject, grant_id)
+        if subject.org_id != grant.consumer_id:
+            raise Forbidden(
+                "Only the consumer unit subscribes through its grant.",
+                "只有被授权单位可以订阅。",
+                code="not_consumer",
+            )
+        if grant.status != "active":
+            raise Conflict("The grant is not active.", "授权不在有效状态。", code="grant_inactive")
+        return self.create(session, subject.actor, grant, url)
+
+    def secret(self, sub: Subscription) -> bytes:
+        return unseal(get_node_key(), sub.secret_sealed, SECRET_CONTEXT)
+
+    def version_published(self, session: Session, version: DatasetVersion) -> int:
+        """Queue a signed notification for every active subscription of the resource."""
+        count = 0
+        for sub in repo.subscriptions_of_resource(session, version.resource_id):
+            body = json.dumps(
+                {
+                    "event": "dataset_version.published",
+                    "grant_id": sub.grant_id,
+                    "resource_id": version.resource_id,
+                    "version_id": version.id,
+                    "number": version.number,
+                    "sha256": version.sha256,
+                    "rows": version.rows,
+                    "pull": f"/api/v1/services/{sub.grant_id}/rows",
+                },
+                ensure_ascii=False,
+                sort_keys=True,
+            )
+            session.add(
+                WebhookDelivery(
+                    id=new_id(),
+                    subscription_id=sub.id,
+                    grant_id=sub.grant_id,
+                    version_id=version.id,
+                    body=body,
+                    signature="",
+                    status="pending",
+                )
+            )
+            count += 1
+        session.flush()
+        return count
+
+    def deliver_pending(self, session: Session, post: Any, limit: int = 50) -> int:
+        """Send pending notifications with ``post(url, body, headers) -> status code``; a
+        delivery is retried up to five times, then marked failed. Each send is metered and in
+        the ledger."""
+        sent = 0
+        for d in repo.pending_deliveries(session, limit):
+            sub = session.get(Subscription, d.subscription_id)
+            assert sub is not None
+            d.signature = webhook.sign(self.secret(sub), d.body.encode())
+            d.attempts += 1
+            try:
+                status = post(
+                    sub.url,
+                    d.body.encode(),
+                    {"Content-Type": "application/json", webhook.HEADER: d.signature},
+                )
+                ok = 200 <= int(status) < 300
+                d.last_error = None if ok else f"HTTP {status}"
+            except Exception as exc:  # any network failure is recorded and retried
+                ok, d.last_error = False, f"{type(exc).__name__}: {exc}"[:500]
+            if ok:
+                d.status, d.delivered_at = "delivered", utcnow()
+                sent += 1
+                day = utcnow().date().isoformat()
+                repo.ensure_usage_row(session, d.grant_id, day)
+                repo.settle(session, d.grant_id, day, 0, 0, len(d.body.encode()))
+                ledger_service.record(
+                    session,
+                    "sharing.webhook_delivered",
+                    Actor(user=None, org=None, via="webhook"),
+                    [d.id, d.grant_id, d.version_id],
+                    {"url": sub.url, "attempts": d.attempts},
+                )
+            elif d.attempts >= 5:
+                d.status = "failed"
+        session.flush()
+        return sent
+
+
+class ResponsibilityService:
+    """Responsibility lists 共享责任清单 (SHR-5)."""
+
+    def add(
+        self, session: Session, subject: Subject, data: schemas.ResponsibilityCreate
+    ) -> ResponsibilityItem:
+        if not (subject.is_system or subject.roles & AUTHORITY):
+            raise Forbidden(
+                "The data authority keeps the responsibility lists.",
+                "共享责任清单由数据主管部门维护。",
+                code="authority_required",
+            )
+        org_service.get(session, subject, data.org_id)
+        item = ResponsibilityItem(
+            id=new_id(),
+            org_id=data.org_id,
+            name=data.name,
+            basis=data.basis,
+            due_at=aware(data.due_at),
+            created_by=subject.user_id,
+        )
+        session.add(item)
+        if data.resource_id:
+            self._link(session, subject, item, data.resource_id)
+        session.flush()
+        ledger_service.record(
+            session,
+            "sharing.responsibility_added",
+            subject.actor,
+            [item.id, data.org_id],
+            data.model_dump(mode="json"),
+        )
+        return item
+
+    def _link(
+        self, session: Session, subject: Subject, item: ResponsibilityItem, resource_id: str
+    ) -> None:
+        resource = resource_service.get(session, subject, resource_id)
+        if resource.provider_id != item.org_id:
+            raise Invalid(
+                "The resource belongs to another unit.",
+                "该资源不属于清单所列单位。",
+                code="wrong_provider",
+            )
+        item.resource_id = resource.id
+        item.fulfilled_at = utcnow() if resource.status == "published" else None
+
+    def fulfil(
+        self, session: Session, subject: Subject, item_id: str, resource_id: str
+    ) -> ResponsibilityItem:
+        item = session.get(ResponsibilityItem, item_id)
+        if item is None:
+            raise not_found("Responsibility item", "责任清单事项", item_id)
+        if not (
+            subject.is_system
+            or subject.roles & AUTHORITY
+            or (subject.org_id == item.org_id and subject.roles & PROVIDER_REVIEWERS)
+        ):
+            raise Forbidden(
+                "Only the unit itself or the data authority links its resources.",
+                "只有本单位或数据主管部门可以关联资源。",
+                code="not_responsible_unit",
+            )
+        self._link(session, subject, item, resource_id)
+        session.flush()
+        ledger_service.record(
+            session,
+            "sharing.responsibility_linked",
+            subject.actor,
+            [item.id, item.org_id, resource_id],
+            {"fulfilled": item.fulfilled_at is not None},
+        )
+        return item
+
+    def listing(
+        self, session: Session, subject: Subject, org_id: str | None
+    ) -> schemas.ResponsibilityList:
+        staff = subject.is_system or subject.roles & repo.STAFF
+        if org_id is None and not staff:
+            org_id = subject.org_id
+        if org_id is not None and org_id != subject.org_id and not staff:
+            raise Forbidden(
+                "A unit sees its own responsibility list.",
+                "只能查看本单位的共享责任清单。",
+                code="own_list_only",
+            )
+        now = utcnow()
+        items = []
+        for i in repo.responsibility_items(session, org_id):
+            view = schemas.ResponsibilityItem.model_validate(i)
+            view.overdue = i.fulfilled_at is None and aware(i.due_at) < now
+            items.append(view)
+        counts = resource_service.published_count(session, org_id)
+        late = [r for r in repo.open_requests_to(session, org_id) if overdue(r, now)]
+        return schemas.ResponsibilityList(
+            org_id=org_id,
+            items=items,
+            published_resources=counts,
+            overdue_items=sum(1 for i in items if i.overdue),
+            overdue_requests=[request_view(r) for r in late],
+        )
+
+
+def request_view(req: ShareRequest) -> schemas.ShareRequest:
+    view = schemas.ShareRequest.model_validate(req)
+    view.overdue = overdue(req)
+    return view
+
+
+request_service = ShareRequestService()
+grant_service = GrantService()
+subscription_service = SubscriptionService()
+responsibility_service = ResponsibilityService()
