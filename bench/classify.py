@@ -4,9 +4,12 @@ Generates, with its own vectorized generator (numpy and Arrow compute; nothing f
 ``yaosu.demo``), a labeled table of 1,000,000 rows (50,000 with --quick) written as Parquet
 (row groups of 100,000) to a temporary directory: one column per identifier type — in messy
 formats (+86, dashes and spaces in mobiles, lowercase x in IDs, spaced bank cards, four date
-notations, 15-digit IDs, new-energy plates…), with about 2% nulls and about 3% dirty values
-labelled as negatives — plus a free-text column with identifiers inside sentences, and decoy
-columns (18-digit numbers failing the check character, order and transaction numbers, amounts,
+notations, 15-digit IDs, new-energy plates…), with about 2% nulls, about 3% dirty values
+labelled as negatives, and a few hard positives the detectors are documented not to accept
+(landlines without an area code, rare surnames, addresses with neither a division marker nor a
+street number), which show up as false negatives — plus a free-text column with identifiers
+inside sentences, and decoy columns (18-digit numbers failing the check character, order and
+transaction numbers, amounts,
 serials, product codes, random 11-digit numbers not starting with 1[3-9], company names,
 timestamps, order dates, random digit strings).
 
@@ -82,6 +85,7 @@ SURNAMES = list(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
 )
 COMPOUND = ["欧阳", "司马", "诸葛", "上官", "东方", "皇甫"]
+RARE_SURNAMES = list("禤仉妫笪佴琚眭厍")
 GIVEN = list(
     "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华玉萍红玲芬燕彬鹏辉建国志文斌宇浩然婷雪琳晨欣怡梓涵子轩博雨泽思远佳琪诗雅俊嘉懿"
 )
@@ -282,6 +286,8 @@ def landlines(g: Gen) -> tuple[Any, np.ndarray]:
         join(area, "-", local, "转", g.number(1, 1000)),
         join("+86 ", pc.utf8_slice_codeunits(area, 1), " ", local),
     )
+    # hard positives: 1% local numbers without their area code, which we do not accept
+    values = pc.if_else(pa.array(g.mask(0.01)), join(g.pick(list("2345678")), g.digits(7)), values)
     broken = g.mask(0.03)
     values = pc.if_else(pa.array(broken), g.digits(5), values)
     return values, ~broken
@@ -462,9 +468,12 @@ def names(g: Gen) -> Any:
 
 
 def person_names(g: Gen) -> tuple[Any, np.ndarray]:
+    # hard positives: 2% rare surnames outside the detector's list
+    rare = join(g.pick(RARE_SURNAMES), g.pick(GIVEN), g.pick(GIVEN))
+    values = pc.if_else(pa.array(g.mask(0.02)), rare, names(g))
     broken = g.mask(0.03)
     bad = g.pick(["未知", "不详", "测试", "N/A", "张三三三三", "test"])
-    return pc.if_else(pa.array(broken), bad, names(g)), ~broken
+    return pc.if_else(pa.array(broken), bad, values), ~broken
 
 
 def addresses(g: Gen) -> tuple[Any, np.ndarray]:
@@ -473,6 +482,13 @@ def addresses(g: Gen) -> tuple[Any, np.ndarray]:
     urban = pc.if_else(pa.array(g.mask(0.4)), join(street, building), street)
     rural = join(g.pick(COUNTIES), g.pick(TOWNS), g.pick(VILLAGES), g.number(1, 12), "组")
     values = pc.if_else(pa.array(g.mask(0.1)), rural, urban)
+    # hard positives: 2% addresses with neither a division marker nor a street number
+    bare = g.choose(
+        [1, 1],
+        join(g.pick(VILLAGES), g.number(1, 12), "组"),
+        join(g.pick(["海淀黄庄", "和平", "安贞"]), "南里", g.number(1, 30), "号楼"),
+    )
+    values = pc.if_else(pa.array(g.mask(0.02)), bare, values)
     broken = g.mask(0.03)
     return pc.if_else(pa.array(broken), g.pick(["不详", "暂无", "见备注", "—"]), values), ~broken
 

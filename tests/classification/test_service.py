@@ -295,9 +295,7 @@ def test_a_broken_node_rule_table_leaves_versions_unclassified_not_lost(
     broken = tmp_path / "grading.yaml"
     broken.write_text("groups: {a: [group:b], b: [group:a]}\n", encoding="utf-8")
     monkeypatch.setattr(get_settings(), "grading_rules", broken)
-    v2 = ingest(
-        session, world["officer"], world["resource"].id, csv_bytes(people_rows(5)), "p.csv"
-    )
+    v2 = ingest(session, world["officer"], world["resource"].id, csv_bytes(people_rows(5)), "p.csv")
     assert v2.rows == 5  # the version landed
     with pytest.raises(Exception) as exc:
         classification_service.get(session, world["officer"], v2.id)

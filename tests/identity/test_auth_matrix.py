@@ -35,6 +35,7 @@ SUBJECTS = sorted(EVERYONE)
 CAT_READ = ACTIVE - {"readonly"}
 CAT_EDIT = {"admin", "cdo", "officer"}
 CAT_REVIEW = {"admin", "reviewer"}
+SHARE = ACTIVE - {"readonly"}  # sharing:*, service:call: every login token, not the read-only one
 IMPORTANT_READ = {"admin", "reviewer", "cdo", "officer", "auditor"}
 
 
@@ -291,6 +292,37 @@ CASES = [
     ),
     Case("PATCH", "/api/v1/important-data/{nothing}", CAT_REVIEW, json=lambda w: {"name": "n"}),
     Case("POST", "/api/v1/important-data/{nothing}/retire", CAT_REVIEW, json=REASON),
+    # sharing and the data service
+    Case("POST", "/api/v1/share-requests", SHARE, json=lambda w: {"resource_id": "x"}),
+    Case("GET", "/api/v1/share-requests", SHARE),
+    Case("GET", "/api/v1/share-requests/{nothing}", SHARE),
+    Case(
+        "POST", "/api/v1/share-requests/{nothing}/decision", SHARE, json=lambda w: {"approve": True}
+    ),
+    Case("POST", "/api/v1/share-requests/{nothing}/withdraw", SHARE),
+    Case("GET", "/api/v1/grants", SHARE),
+    Case("GET", "/api/v1/grants/{nothing}", SHARE),
+    Case("POST", "/api/v1/grants/{nothing}/suspend", SHARE, json=REASON),
+    Case("POST", "/api/v1/grants/{nothing}/resume", SHARE, json=REASON),
+    Case("POST", "/api/v1/grants/{nothing}/revoke", SHARE, json=REASON),
+    Case("GET", "/api/v1/grants/{nothing}/usage", SHARE),
+    Case(
+        "POST",
+        "/api/v1/grants/{nothing}/subscriptions",
+        SHARE,
+        json=lambda w: {"url": "https://example.cn/hook"},
+    ),
+    Case("GET", "/api/v1/responsibilities", SHARE),
+    Case("POST", "/api/v1/responsibilities", CAT_REVIEW, json=lambda w: {"org_id": "x"}),
+    Case(
+        "POST",
+        "/api/v1/responsibilities/{nothing}/link",
+        SHARE,
+        json=lambda w: {"resource_id": w.ids["res"]},
+    ),
+    Case("GET", "/api/v1/services/{nothing}/rows", SHARE),
+    Case("GET", "/api/v1/services/{nothing}/lookup?key=1", SHARE),
+    Case("GET", "/api/v1/services/{nothing}/schema", SHARE),
     Case("GET", "/api/v1/masking-policies", CAT_READ),
     Case(
         "POST",
@@ -371,6 +403,10 @@ def _fill_template(path: str) -> str:
         .replace("/jobs/{nothing}", "/jobs/{job_id}")
         .replace("/demands/{nothing}", "/demands/{demand_id}")
         .replace("/important-data/{nothing}", "/important-data/{entry_id}")
+        .replace("/share-requests/{nothing}", "/share-requests/{request_id}")
+        .replace("/grants/{nothing}", "/grants/{grant_id}")
+        .replace("/responsibilities/{nothing}", "/responsibilities/{item_id}")
+        .replace("/services/{nothing}", "/services/{grant_id}")
     )
 
 

@@ -334,10 +334,9 @@ PROPERTY_TYPES = {name: spec[0] for name, spec in COLUMNS.items()}
 
 
 def _literal(name: str) -> st.SearchStrategy[Any]:
-    values = COLUMNS[name][2]
     if name == "x":  # literals are finite
-        return values.filter(math.isfinite)
-    return values
+        return st.sampled_from([-1.5, -0.0, 0.0, 0.5, 2.0])
+    return COLUMNS[name][2]
 
 
 @st.composite
@@ -376,7 +375,7 @@ def test_compiled_filters_select_what_python_selects(
 ) -> None:
     row_filter = [row(name, op, _json(v)) for is_row, name, op, v in preds if is_row]
     caller = [
-        Filter(column=name, operator=op, value=tuple(v) if isinstance(v, list) else v)  # type: ignore[arg-type]
+        Filter(column=name, operator=op, value=tuple(v) if isinstance(v, list) else v)
         for is_row, name, op, v in preds
         if not is_row
     ]

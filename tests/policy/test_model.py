@@ -336,6 +336,12 @@ BAD: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
         "bad_right_operand",
     ),
     (
+        "date out of range",
+        _add(c("dateTime", "lteq", "9999-12-31")),
+        "permission[0].constraint[1]",
+        "bad_right_operand",
+    ),
+    (
         "fields not a list",
         _perm("constraint", [c("yaosu:field", "isAnyOf", "name")]),
         "permission[0].constraint[0]",
@@ -707,3 +713,45 @@ def test_describe_dropped_field_and_prohibition_with_window() -> None:
         "身份证号 dropped",
         "no export, distribute (before 2026-01-01, by other than API)",
     ]
+
+
+# -- robustness ------------------------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=12)
+    | st.sampled_from(["2026-01-01", "2026-01-01T00:00:00Z", "isAnyOf", "yaosu:row.x", "mask"]),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@given(
+    st.sampled_from(["leftOperand", "operator", "rightOperand", "unit"]),
+    json_values,
+    st.sampled_from(["action", "target", "duty", "constraint"]),
+    json_values,
+)
+def test_any_json_either_parses_or_is_refused_as_invalid(
+    constraint_key: str, constraint_value: Any, rule_key: str, rule_value: Any
+) -> None:
+    doc = base()
+    doc["permission"][0]["constraint"].append(c("yaosu:row.x", "eq", 1))
+    doc["permission"][0]["constraint"][-1][constraint_key] = constraint_value
+    for _ in range(2):
+        try:
+            parse_policy(doc)
+        except Invalid as exc:
+            assert exc.details["problems"]
+        doc["permission"][0][rule_key] = rule_value
+
+
+@given(json_values)
+def test_any_json_document_is_refused_as_invalid(data: Any) -> None:
+    with pytest.raises(Invalid):
+        parse_policy(data)

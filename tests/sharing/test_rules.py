@@ -23,7 +23,9 @@ from yaosu.sharing import rules, webhook
     ],
 )
 def test_route(share: str, grade: str | None, kind: str, decision: str, code: str) -> None:
-    r = rules.route(share_attribute=share, legal_basis="《条例》第十条", grade=grade, consumer_kind=kind)
+    r = rules.route(
+        share_attribute=share, legal_basis="《条例》第十条", grade=grade, consumer_kind=kind
+    )
     assert (r.decision, r.code) == (decision, code)
     if decision == "refuse":
         assert r.message and r.message_zh

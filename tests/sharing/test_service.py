@@ -151,9 +151,7 @@ def test_conditional_request_needs_both_reviews_and_they_may_narrow(
     assert widen.value.code == "fields_not_requested"
     req = request_service.decide(session, city["provider"], req.id, approve)
     assert req.status == "authority_review" and req.grant_id is None
-    row_filter = [
-        {"leftOperand": "yaosu:row.zz", "operator": "isNoneOf", "rightOperand": ["无"]}
-    ]
+    row_filter = [{"leftOperand": "yaosu:row.zz", "operator": "isNoneOf", "rightOperand": ["无"]}]
     req = request_service.decide(
         session,
         city["reviewer"],
@@ -230,9 +228,7 @@ def test_grant_lifecycle(session: Session, city: Any) -> None:
         assert t in types
 
 
-def test_subscribers_get_a_signed_webhook_for_each_new_version(
-    session: Session, city: Any
-) -> None:
+def test_subscribers_get_a_signed_webhook_for_each_new_version(session: Session, city: Any) -> None:
     req = request_service.submit(
         session, city["consumer"], ask(city["open"], delivery_mode="subscription")
     )

@@ -26,9 +26,7 @@ except a source that is not a readable Parquet file.
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
@@ -60,6 +58,7 @@ __all__ = [
     "classify_parquet",
     "classify_table",
     "finding_mask",
+    "temporal_birth_mask",
 ]
 
 SAMPLE_SHARE = 0.3  # share of the sample that makes a type a candidate
@@ -70,7 +69,6 @@ HINT_LIFT = 0.25  # a matching hint removes this part of the remaining doubt
 HINT_DROP = 0.75  # a contrary hint multiplies confidence by this
 TEXT_LIKE = 0.5  # share of sampled values with Chinese characters or spaces
 SAMPLE_GROUPS = 16  # row groups the Parquet sample is spread over
-MAX_WORKERS = 4  # threads classifying columns side by side
 # Text: Chinese characters, or two words of Latin letters ("2015-01-01 12:00:00" is no text).
 _TEXT_MARK = f"[{CJK}]|[A-Za-z]{{2,}} +[A-Za-z]{{2,}}"
 
@@ -617,12 +615,6 @@ def _not_found(
 # -- entry points -----------------------------------------------------------------------------
 
 
-def _workers(requested: int | None, jobs: int) -> int:
-    if requested is not None:
-        return max(1, min(requested, jobs))
-    return max(1, min(os.cpu_count() or 1, MAX_WORKERS, jobs))
-
-
 def _missing(name: str, names: list[str]) -> ColumnFinding:
     missing = name not in names
     return _unclassified(
@@ -633,28 +625,16 @@ def _missing(name: str, names: list[str]) -> ColumnFinding:
     )
 
 
-def _run(jobs: list[Callable[[], ColumnFinding]], workers: int) -> list[ColumnFinding]:
-    """Run the column jobs, in threads when ``workers`` > 1 (Arrow compute and numpy release
-    the GIL), keeping column order."""
-    if workers <= 1:
-        return [job() for job in jobs]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="classify") as pool:
-        return list(pool.map(lambda job: job(), jobs))
-
-
 def classify_parquet(
     source: Any,
     *,
     columns: list[str] | None = None,
     sample_size: int = 1000,
     batch_rows: int = 131072,
-    workers: int | None = None,
 ) -> list[ColumnFinding]:
     """Classify the columns of a Parquet file (a path or a binary file object), in column
     order, streaming each column in record batches of ``batch_rows``.
 
-    Columns of a file given by path are classified in parallel threads (``workers``, default
-    the CPU count up to 4), each with its own reader; a file object is read by one thread.
     Raises ``Invalid`` (classification_unreadable) only when ``source`` is not a readable
     Parquet file; a column that fails to read gets an unclassified finding.
     """
@@ -668,21 +648,14 @@ def classify_parquet(
             code="classification_unreadable",
         ) from exc
     names = schema.names
-    selected = _selected(names, columns)
-    by_path = isinstance(source, str | os.PathLike)
-    count = _workers(workers if by_path else 1, len(selected))
-
-    def job(name: str) -> Callable[[], ColumnFinding]:
-        def run() -> ColumnFinding:
-            if schema.get_field_index(name) < 0:
-                return _missing(name, names)
-            reader = pq.ParquetFile(source) if count > 1 else file
-            column = _ParquetColumn(reader, name, batch_rows)
-            return _classify(name, schema.field(name).type, column, sample_size)
-
-        return run
-
-    return _run([job(name) for name in selected], count)
+    findings = []
+    for name in _selected(names, columns):
+        if schema.get_field_index(name) < 0:
+            findings.append(_missing(name, names))
+            continue
+        column = _ParquetColumn(file, name, batch_rows)
+        findings.append(_classify(name, schema.field(name).type, column, sample_size))
+    return findings
 
 
 def classify_table(
@@ -691,23 +664,18 @@ def classify_table(
     columns: list[str] | None = None,
     sample_size: int = 1000,
     batch_rows: int = 131072,
-    workers: int | None = None,
 ) -> list[ColumnFinding]:
     """The same decision on an in-memory ``pyarrow.Table``, in column order."""
     names = table.schema.names
-    selected = _selected(names, columns)
-
-    def job(name: str) -> Callable[[], ColumnFinding]:
-        def run() -> ColumnFinding:
-            index = table.schema.get_field_index(name)
-            if index < 0:
-                return _missing(name, names)
-            values = table.column(index)
-            return _classify(name, values.type, _TableColumn(values, batch_rows), sample_size)
-
-        return run
-
-    return _run([job(name) for name in selected], _workers(workers, len(selected)))
+    findings = []
+    for name in _selected(names, columns):
+        index = table.schema.get_field_index(name)
+        if index < 0:
+            findings.append(_missing(name, names))
+            continue
+        values = table.column(index)
+        findings.append(_classify(name, values.type, _TableColumn(values, batch_rows), sample_size))
+    return findings
 
 
 def _selected(names: list[str], columns: list[str] | None) -> list[str]:

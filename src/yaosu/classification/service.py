@@ -280,9 +280,7 @@ class ClassificationService:
         rules_ = default_rules(vc, version.columns)["rules"]
         return {f.column: rules_[f.column] for f in sensitive if f.column in rules_}
 
-    def key_column(
-        self, session: Session, version_id: str, among: Sequence[str]
-    ) -> str | None:
+    def key_column(self, session: Session, version_id: str, among: Sequence[str]) -> str | None:
         """The natural key of a version among some fields: a resident-ID, else a credit-code
         field, as classified."""
         vc = repo.of_version(session, version_id)

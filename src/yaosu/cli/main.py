@@ -73,14 +73,25 @@ def demo_load(force: bool = typer.Option(False, help="Load even if organizations
                 "the database already has organizations; use --force to add the demo anyway"
             )
             raise typer.Exit(1)
-        _load_demo(session)
+        grants = _load_demo(session)
+    _exercise_demo(grants)
     print_demo_accounts()
 
 
-def _load_demo(session: object) -> None:
+def _exercise_demo(grants: dict[str, str]) -> None:
+    """Once the demo is committed: a few real, metered data-service calls."""
+    from yaosu.db import get_engine
+    from yaosu.db.uow import session_factory
+    from yaosu.demo import sharing
+
+    factories = {w: session_factory(get_engine(), write=w) for w in (True, False)}
+    sharing.exercise(lambda write: factories[write](), grants)
+
+
+def _load_demo(session: object) -> dict[str, str]:
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
-    from yaosu.demo import catalog, city
+    from yaosu.demo import catalog, city, sharing
 
     columns = (SpinnerColumn(), TextColumn("{task.description}"))
     with Progress(*columns, console=console, transient=True) as p:
@@ -88,6 +99,8 @@ def _load_demo(session: object) -> None:
         orgs = city.load(session)  # type: ignore[arg-type]
         p.update(task, description="loading the demo catalog: resources and their data …")
         catalog.load(session, orgs, get_settings().data_dir / "demo-data")  # type: ignore[arg-type]
+        p.update(task, description="filing the demo share requests and grants …")
+        return sharing.load(session, orgs)  # type: ignore[arg-type]
 
 
 def print_demo_accounts() -> None:
@@ -122,9 +135,11 @@ def up(
     upgrade(get_engine())
     loaded = False
     with command_unit() as (session, _):
-        if demo and count_orgs(session) == 0:
-            _load_demo(session)
-            loaded = True
+        grants = _load_demo(session) if demo and count_orgs(session) == 0 else None
+        loaded = grants is not None
+    if grants is not None:
+        _exercise_demo(grants)
+    with command_unit() as (session, _):
         ledger_service.checkpoint(session)
     url = f"http://{host}:{port}"
     console.print(

@@ -24,6 +24,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import math
 import os
 import re
 import threading
@@ -67,6 +68,8 @@ _LOOKUP_CACHE_BYTES = 256 << 20
 _LATE_ROWS = 50_000
 # A key found more often than this in the lookup index is looked up by a scan instead.
 _MAX_CANDIDATES = 8
+# Parsed lookup statements kept (one per projection, filter and null pattern of the row).
+_STATEMENTS = 1024
 _CURSOR_VERSION = 1
 _CURSOR = re.compile(r"^[A-Za-z0-9_-]{34}$")
 _MAC_BYTES = 16
@@ -640,12 +643,68 @@ def _acceptor(kind: pa.DataType) -> Callable[[Any], bool] | None:
     return None
 
 
+# Types that a non-null Python value of the column binds as by itself, without a CAST (which
+# costs planning time on every lookup); integers would bind as INTEGER, so they keep theirs.
+_SELF_TYPED = {"VARCHAR", "DOUBLE", "DATE", "TIMESTAMP", "BOOLEAN"}
+
+
+def _bind(sql_type: str | None, value: Any) -> str:
+    """The placeholder for one stored value re-bound with its column's exact type."""
+    if value is not None and sql_type in _SELF_TYPED:
+        return "?"
+    return f"CAST(? AS {sql_type})"
+
+
+def _lookup_select(columns: Sequence[Projection]) -> tuple[str, list[Any]]:
+    """The JSON object of a looked-up row, computed at the same level as the filter (every
+    nested SELECT costs DuckDB planning time, which is most of a lookup)."""
+    params: list[Any] = []
+    for c in columns:
+        params += c.params
+    exprs = [f"({c.sql})" for c in columns]
+    return json_object_sql([c.name for c in columns], exprs, finite=False), params
+
+
+def _json_ready(value: Any) -> Any:
+    """A stored value as DuckDB renders it in JSON (see `stream`)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dt.datetime):
+        text = value.isoformat(sep=" ", timespec="seconds")
+        return text + ("." + f"{value.microsecond:06d}".rstrip("0") if value.microsecond else "")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _plain_row(
+    columns: Sequence[Projection], info: _FileInfo, needed: Sequence[int], values: list[Any]
+) -> dict[str, Any] | None:
+    """The row directly, when every output column is a stored column as is (else None).
+    (Not for 32-bit floats: DuckDB writes them in their own shortest form.)"""
+    by_sql = {
+        quote_ident(info.names[i]): v
+        for i, v in zip(needed, values, strict=True)
+        if info.sql_types[i] != "FLOAT"
+    }
+    out: dict[str, Any] = {}
+    for c in columns:
+        if c.params or c.sql not in by_sql:
+            return None
+        out[c.name] = _json_ready(by_sql[c.sql])
+    return out
+
+
 def _mentioned(names: Sequence[str], texts: Sequence[str]) -> list[int]:
     """Columns whose name appears in any of the SQL texts (a superset of those used)."""
     text = "\n".join(texts).lower()
     if "*" in text or "columns(" in text or "__yaosu_t" in text:
         return list(range(len(names)))
-    found = [i for i, n in enumerate(names) if n.lower() in text]
+    found = [
+        i
+        for i, n in enumerate(names)
+        if n.lower() in text or n.replace('"', '""').lower() in text  # as written in "…"
+    ]
     return found or [0]
 
 
@@ -709,6 +768,7 @@ class Engine:
         self._local = threading.local()
         self._closed = False
         self._cache = _Cache(lookup_cache_bytes)
+        self._statements: dict[str, Any] = {}
         self._batch_rows = batch_rows
         self._prefetch = prefetch_bytes
 
@@ -720,14 +780,27 @@ class Engine:
                 raise RuntimeError("the query engine is closed")
             return self._con.cursor()
 
-    def _thread_cursor(self) -> duckdb.DuckDBPyConnection:
-        """This thread's cursor, for calls that finish before they return (never streams)."""
+    def _fetch(self, sql: str, params: list[Any]) -> list[Any]:
+        """All rows of a small query, on this thread's cursor (kept between calls: a lookup
+        is too short to pay for a new one; a failed query drops it, whatever state it is in).
+        Parsed statements are kept by text: parsing is half the time of a lookup query."""
         cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
-        if cur is None or getattr(self._local, "engine_open", None) is not self._con:
-            cur = self._cursor()
-            self._local.cursor = cur
-            self._local.engine_open = self._con
-        return cur
+        if cur is None:
+            cur = self._local.cursor = self._cursor()
+        try:
+            statement = self._statements.get(sql)
+            if statement is None:
+                statement = cur.extract_statements(sql)[0]
+                with self._lock:
+                    if len(self._statements) >= _STATEMENTS:
+                        self._statements.clear()
+                    self._statements[sql] = statement
+            return cur.execute(statement, params).fetchall()
+        except BaseException:
+            self._local.cursor = None
+            with contextlib.suppress(Exception):
+                cur.close()
+            raise
 
     def close(self) -> None:
         """Close the DuckDB database (running streams fail)."""
@@ -797,7 +870,7 @@ class Engine:
         where_sql = " AND ".join(conds) or "true"
         sql = f"SELECT count(*) FROM read_parquet(?) AS __yaosu_t WHERE {where_sql}"
         with _duckdb_errors(path):
-            row = self._thread_cursor().execute(sql, [path, *params]).fetchall()[0]
+            row = self._fetch(sql, [path, *params])[0]
         return int(row[0])
 
     # -- lookups -------------------------------------------------------------------------------
@@ -811,59 +884,46 @@ class Engine:
         where: tuple[str, list[Any]] | None = None,
     ) -> dict[str, Any] | None:
         """The first row (in file order) whose ``key_sql`` equals ``key_value`` and that passes
-        ``where``, as a JSON-ready dictionary of the projected columns (rendered as in the JSON
-        output), or None.
+        ``where``, as a JSON-ready dictionary of the projected columns (values rendered as in
+        the JSON output), or None.
 
         The first lookup of a (version, key) builds an index of its keys (one scan of the key
-        column); later ones find the row in it, read it from cached decoded columns and compute
-        the projection and filter in DuckDB over that one row. Keys of other types than text,
-        integer, date or date-time, and probe values of another Python type than the key's,
-        are looked up by a scan.
+        column); later ones find the row in it, read it from cached decoded columns, and compute
+        the projection and filter in DuckDB over that one row (or, when every column is a plain
+        stored column and there is no filter, render it directly). Keys of other types than
+        text, integer, date or date-time, probe values of another Python type than the key's,
+        and keys found more than 8 times are looked up by a scan.
         """
-        q = RowQuery(path, columns, where, [], 1, None)
-        _check(q)
+        _check(RowQuery(path, columns, where))
         if key_value is None:
             return None
         index = self._index(path, key_sql)
         if isinstance(index, _KeyIndex) and index.accepts(key_value):
             rows = index.rows_of(key_value)
-            if not rows:
-                return None
             if len(rows) <= _MAX_CANDIDATES:
                 for row in rows:
                     found = self._lookup_row(path, row, key_sql, key_value, columns, where)
                     if found is not None:
                         return found
                 return None
-        return self._lookup_scan(path, key_sql, key_value, columns, where)
+        render, params = _lookup_select(columns)
+        conds, where_params = _where(RowQuery(path, columns, where))
+        sql = (
+            f"SELECT {render} FROM read_parquet(?) AS __yaosu_t "
+            f"WHERE ({key_sql}) = ?{''.join(' AND ' + c for c in conds)} LIMIT 1"
+        )
+        return self._run_json(path, sql, [*params, path, key_value, *where_params])
 
     def _run_json(self, path: str, sql: str, params: list[Any]) -> dict[str, Any] | None:
         with _duckdb_errors(path):
-            rows = self._thread_cursor().execute(sql, params).fetchall()
+            rows = self._fetch(sql, params)
         if not rows:
             return None
         found: dict[str, Any] = json.loads(rows[0][0])
+        for name, value in found.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                found[name] = None
         return found
-
-    def _lookup_scan(
-        self,
-        path: str,
-        key_sql: str,
-        key_value: Any,
-        columns: list[Projection],
-        where: tuple[str, list[Any]] | None,
-    ) -> dict[str, Any] | None:
-        q = RowQuery(path, columns, where)
-        items, item_params = _projection_items(q)
-        conds, where_params = _where(q)
-        render = json_object_sql(
-            [c.name for c in columns], [f"__yaosu_c{i}" for i in range(len(columns))]
-        )
-        sql = (
-            f"SELECT {render} FROM (SELECT {items} FROM read_parquet(?) AS __yaosu_t "
-            f"WHERE ({key_sql}) = ? {''.join(' AND ' + c for c in conds)} LIMIT 1) AS __yaosu_p"
-        )
-        return self._run_json(path, sql, [*item_params, path, key_value, *where_params])
 
     def _lookup_row(
         self,
@@ -874,31 +934,31 @@ class Engine:
         columns: list[Projection],
         where: tuple[str, list[Any]] | None,
     ) -> dict[str, Any] | None:
-        q = RowQuery(path, columns, where)
         info = self._file_info(path)
+        render, params = _lookup_select(columns)
+        conds, where_params = _where(RowQuery(path, columns, where))
+        filters = f"({key_sql}) = ?{''.join(' AND ' + c for c in conds)}"
         texts = [c.sql for c in columns] + [key_sql] + ([where[0]] if where else [])
         needed = _mentioned(info.names, texts)
-        items, item_params = _projection_items(q)
-        conds, where_params = _where(q)
-        render = json_object_sql(
-            [c.name for c in columns], [f"__yaosu_c{i}" for i in range(len(columns))]
-        )
-        tail = f"WHERE ({key_sql}) = ? {''.join(' AND ' + c for c in conds)}) AS __yaosu_p"
         if any(info.sql_types[i] is None for i in needed):
-            # A type that does not round-trip through Python: read the row in DuckDB.
+            # A type that does not go through Python exactly: DuckDB reads the row.
             sql = (
-                f"SELECT {render} FROM (SELECT {items} "
-                "FROM read_parquet(?, file_row_number = true) AS __yaosu_t "
-                f"WHERE __yaosu_t.file_row_number = ? AND ({key_sql}) = ? "
-                f"{''.join(' AND ' + c for c in conds)}) AS __yaosu_p"
+                f"SELECT {render} FROM read_parquet(?, file_row_number = true) AS __yaosu_t "
+                f"WHERE __yaosu_t.file_row_number = ? AND {filters}"
             )
-            return self._run_json(path, sql, [*item_params, path, row, key_value, *where_params])
+            return self._run_json(path, sql, [*params, path, row, key_value, *where_params])
         values = self._row_values(path, info, row, needed)
+        if where is None:
+            plain = _plain_row(columns, info, needed, values)
+            if plain is not None:
+                return plain
+        # The row's stored values go back in as parameters: one small query, no file access.
         cells = ", ".join(
-            f"CAST(? AS {info.sql_types[i]}) AS {quote_ident(info.names[i])}" for i in needed
+            f"{_bind(info.sql_types[i], v)} AS {quote_ident(info.names[i])}"
+            for i, v in zip(needed, values, strict=True)
         )
-        sql = f"SELECT {render} FROM (SELECT {items} FROM (SELECT {cells}) AS __yaosu_t {tail}"
-        return self._run_json(path, sql, [*item_params, *values, key_value, *where_params])
+        sql = f"SELECT {render} FROM (SELECT {cells}) AS __yaosu_t WHERE {filters}"
+        return self._run_json(path, sql, [*params, *values, key_value, *where_params])
 
     def _file_info(self, path: str) -> _FileInfo:
         def build() -> tuple[_FileInfo, int]:

@@ -224,6 +224,7 @@ RESOURCES = [
             f("xz", "险种"),
             f("cbzt", "参保状态"),
             f("jfjs", "缴费基数", "decimal"),
+            f("qh", "行政区划代码"),
         ],
         "企业职工养老、失业、工伤保险参保信息。",
         ["社保", "参保", "就业"],
@@ -568,6 +569,7 @@ def write_data(kind: str, directory: Path, rng: random.Random, fake: Faker) -> P
                 "xz": rng.choice(["养老", "失业", "工伤"]),
                 "cbzt": rng.choice(["参保缴费", "暂停缴费"]),
                 "jfjs": rng.randrange(3000, 20000),
+                "qh": p["qh"],
             }
             for p in people.people(rng, fake, 1500)
         ]

@@ -78,6 +78,10 @@ ACCOUNTS = [
         "Data officer 数据专管员 (人社局)",
     ),
     DemoAccount("member.wjw", "member", "示范市卫生健康委员会", "Member 成员 (卫健委)"),
+    DemoAccount("officer.mzj", "data_officer", "示范市民政局", "Data officer 数据专管员 (民政局)"),
+    DemoAccount(
+        "officer.dc", "data_officer", "示范市东城区", "Data officer 数据专管员 (东城区, 数据回流)"
+    ),
     DemoAccount("auditor", "auditor", "示范市审计局", "Auditor 审计员 (审计局, regulator)"),
     DemoAccount(
         "operator", "cdo", "示范市城市大数据运营有限公司", "Authorized operator 授权运营主体"

@@ -36,12 +36,15 @@ __all__ = [
     "ACTIONS",
     "DAY_ZONE",
     "DELIVERY_MODES",
+    "DUTY_ACTIONS",
     "LEFT_OPERANDS",
     "MASKING_OPS",
     "ODRL_CONTEXT",
     "OPERATORS",
+    "ORDER_OPERATORS",
     "PURPOSES",
     "ROW_PREFIX",
+    "SET_OPERATORS",
     "Constraint",
     "Duty",
     "Operator",
@@ -501,12 +504,14 @@ def _check_constraint(c: Constraint, path: str, in_prohibition: bool, p: _Proble
         )
     v = c.right_operand
     if operand == "dateTime":
-        if not isinstance(c.value, dt.date):
+        if not isinstance(c.value, dt.date) or not 1900 <= c.value.year <= 9998:
             p.add(
                 path,
                 "bad_right_operand",
-                "dateTime takes a date (YYYY-MM-DD) or a date-time with its offset",
-                "dateTime 的右操作数须为日期（YYYY-MM-DD）或带时区偏移的日期时间",
+                "dateTime takes a date (YYYY-MM-DD) or a date-time with its offset, "
+                "years 1900 to 9998",
+                "dateTime 的右操作数须为日期（YYYY-MM-DD）或带时区偏移的日期时间，"
+                "年份在 1900 至 9998 之间",
             )
     elif operand == "yaosu:field":
         if not isinstance(v, list) or not v or not all(isinstance(x, str) and x for x in v):

@@ -23,9 +23,11 @@ from sqlalchemy.orm import Session
 
 from yaosu.classification import masking
 from yaosu.classification.service import classification_service, masking_service
+from yaosu.config import get_node_key, get_settings
 from yaosu.db.uow import transaction
 from yaosu.identity.subject import Subject
 from yaosu.kit.canonical import digest
+from yaosu.kit.crypto import derive
 from yaosu.kit.errors import Conflict, Forbidden, Invalid, TooManyRequests, YaosuError
 from yaosu.kit.timeutil import aware, utcnow
 from yaosu.ledger.service import ledger_service
@@ -73,7 +75,8 @@ class Admitted:
     projections: list[Any]
     where: tuple[str, list[Any]] | None
     day: str
-    reserved: int
+    reserved: int  # rows held against the daily quota (0 without one)
+    page_limit: int  # rows this call may return
     query_digest: str
 
 
@@ -222,17 +225,24 @@ class DataService:
             )
             self._settle(sessions, subject, grant.id, day, 0, 0, 0, query_digest, refused=spent)
             raise spent
+        page_limit = reserved if quota.rows_per_day is not None else wanted
         return Admitted(
-            grant, version, policy, obligations, projections, where, day, reserved, query_digest
+            grant,
+            version,
+            policy,
+            obligations,
+            projections,
+            where,
+            day,
+            reserved,
+            page_limit,
+            query_digest,
         )
 
     def _projections(self, version: DatasetVersion, obligations: evaluate.Obligations) -> list[Any]:
         from yaosu.dataplane.query import Projection
 
-        keep = set(obligations.fields)
-        policy = obligations.masking or masking.MaskingPolicy(name="none", rules={})
-        compiled = masking.compile_columns(policy, version.columns, masking_service.key())
-        by_name = {c.name: c for c in compiled}
+        by_name = _compiled(version, obligations.masking)
         return [
             Projection(
                 name=f,
@@ -241,7 +251,7 @@ class DataService:
                 type=str(by_name[f].column["type"]),
             )
             for f in obligations.fields
-            if f in keep and f in by_name
+            if f in by_name
         ]
 
     def _refused(
@@ -331,7 +341,7 @@ class DataService:
             columns=a.projections,
             where=a.where,
             order_by=list(order),
-            limit=max(a.reserved, 0) if a.reserved else min(limit, MAX_PAGE),
+            limit=a.page_limit,
             cursor=cursor,
         )
         try:
@@ -419,14 +429,7 @@ class DataService:
         terms = policy.terms
         labels = {f["name"]: f.get("label_zh", "") for f in resource.fields or []}
         masked = terms.masked
-        compiled = {
-            c.name: c
-            for c in masking.compile_columns(
-                terms.masking or masking.MaskingPolicy(name="none", rules={}),
-                version.columns,
-                masking_service.key(),
-            )
-        }
+        compiled = _compiled(version, terms.masking)
         return {
             "grant_id": grant.id,
             "resource_id": resource.id,
@@ -442,6 +445,19 @@ class DataService:
             ],
             "row_filter": [c.model_dump(mode="json", by_alias=True) for c in terms.row_filter],
         }
+
+
+def _compiled(
+    version: DatasetVersion, policy: masking.MaskingPolicy | None
+) -> dict[str, masking.CompiledColumn]:
+    """Each column of the version as SQL: masked where the policy says, else as it is."""
+    if policy is not None and policy.rules:
+        compiled = masking.compile_columns(policy, version.columns, masking_service.key())
+        return {c.name: c for c in compiled}
+    return {
+        c["name"]: masking.CompiledColumn(c["name"], filters.quote_ident(c["name"]), [], c, None)
+        for c in version.columns
+    }
 
 
 def _until_midnight(now: datetime) -> int:
@@ -482,7 +498,11 @@ def engine() -> Any:
         if _engine is None:
             from yaosu.dataplane.query import Engine
 
-            _engine = Engine()
+            _engine = Engine(
+                key=derive(get_node_key(), "dataservice-cursor"),
+                allowed_directories=[get_settings().storage_root],
+                setup=masking.register_functions,
+            )
         return _engine
 
 

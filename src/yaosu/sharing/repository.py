@@ -71,9 +71,10 @@ def take_call(session: Session, grant_id: str, day: str, limit: int | None) -> b
 
 
 def take_rows(session: Session, grant_id: str, day: str, wanted: int, limit: int | None) -> int:
-    """Reserve up to ``wanted`` rows of the day's row quota; returns how many were reserved."""
+    """Reserve up to ``wanted`` rows of the day's row quota; returns how many were reserved
+    (with no quota nothing is reserved: rows are counted when the call settles)."""
     if limit is None:
-        return wanted
+        return 0
     usage = session.execute(
         select(GrantUsage.rows).where(GrantUsage.grant_id == grant_id, GrantUsage.day == day)
     ).scalar_one()

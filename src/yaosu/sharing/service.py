@@ -31,6 +31,7 @@ from yaosu.models.sharing import (
     Subscription,
     WebhookDelivery,
 )
+from yaosu.policy import evaluate
 from yaosu.policy import model as policy_model
 from yaosu.sharing import repository as repo
 from yaosu.sharing import rules, schemas, webhook
@@ -396,6 +397,10 @@ class GrantService:
             rate_per_minute=narrowed.get("rate_per_minute"),
             delivery_modes=[req.delivery_mode, "api"] if req.delivery_mode != "api" else ["api"],
         )
+        if resource.current_version_id:  # refuse now what could never run on the data
+            version = session.get(DatasetVersion, resource.current_version_id)
+            if version is not None:
+                evaluate.check_columns(built, version.columns)
         return built.document(), start, end
 
     def issue(self, session: Session, actor: Actor, req: ShareRequest, resource: Resource) -> Grant:
