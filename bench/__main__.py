@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import classify, ingest, ledger, mask, search
+from bench import classify, ingest, ledger, mask, search, service
 
 BENCHES = {
     "ledger": ledger.main,
@@ -12,6 +12,7 @@ BENCHES = {
     "search": search.main,
     "classify": classify.main,
     "mask": mask.main,
+    "service": service.main,
 }
 
 

@@ -12,6 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Tests never depend on timing: no per-example deadline (a loaded CI machine is slow, not wrong).
+hypothesis_settings.register_profile("yaosu", deadline=None)
+hypothesis_settings.load_profile("yaosu")
 
 _TMP = Path(tempfile.mkdtemp(prefix="yaosu-tests-"))
 os.environ["YAOSU_DATA_DIR"] = str(_TMP / "data")

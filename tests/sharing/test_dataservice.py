@@ -8,8 +8,8 @@ import csv
 import io
 import json
 import threading
-from datetime import timedelta
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pyarrow.ipc as ipc
@@ -286,8 +286,8 @@ def test_every_call_is_metered_once_and_in_the_ledger(client: Any, world: Any) -
 
 
 def test_metering_is_exact_under_concurrency(fresh_engine: Any) -> None:
-    from yaosu.catalog.tasks import run_in_session
     from yaosu.catalog.service import dataset_service
+    from yaosu.catalog.tasks import run_in_session
     from yaosu.db.uow import session_factory
     from yaosu.identity.rules import ALL_SCOPES
     from yaosu.identity.service import token_service
@@ -341,7 +341,7 @@ def test_metering_is_exact_under_concurrency(fresh_engine: Any) -> None:
                         fmt="json",
                     ):
                         pass
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(8)]

@@ -19,7 +19,7 @@ from yaosu.catalog.tasks import run_in_session
 from yaosu.identity.rules import ALL_SCOPES
 from yaosu.identity.service import token_service
 from yaosu.identity.subject import Subject
-from yaosu.kit.errors import Conflict, Forbidden, Invalid
+from yaosu.kit.errors import Conflict, Forbidden, Invalid, Unauthenticated
 from yaosu.kit.timeutil import utcnow
 from yaosu.ledger.service import ledger_service
 from yaosu.policy.model import parse_policy
@@ -251,8 +251,9 @@ def test_subscribers_get_a_signed_webhook_for_each_new_version(session: Session,
     webhook.verify(secret.encode(), body, headers[webhook.HEADER])
     payload = json.loads(body)
     assert payload["version_id"] == version.id and payload["grant_id"] == gid
-    with pytest.raises(Exception):
+    with pytest.raises(Unauthenticated) as forged:
         webhook.verify(b"forged-secret-forged-secret", body, headers[webhook.HEADER])
+    assert forged.value.code == "bad_signature"
     assert subscription_service.deliver_pending(session, post) == 0  # delivered once
     assert "sharing.webhook_delivered" in trail(session, gid)
 

@@ -11,6 +11,7 @@ from yaosu.cli import catalog as catalog_cli
 from yaosu.cli import classification as classification_cli
 from yaosu.cli import identity as identity_cli
 from yaosu.cli import ledger as ledger_cli
+from yaosu.cli import sharing as sharing_cli
 from yaosu.cli.common import command_unit, console
 from yaosu.config import get_settings
 
@@ -32,6 +33,8 @@ app.add_typer(ledger_cli.app, name="ledger")
 app.add_typer(catalog_cli.resource_app, name="resource")
 app.add_typer(catalog_cli.census_app, name="census")
 app.add_typer(classification_cli.important_app, name="important-data")
+app.add_typer(sharing_cli.share_app, name="share")
+app.add_typer(sharing_cli.grant_app, name="grant")
 
 
 def prepare_data_dir() -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 
 import pyarrow as pa
 
@@ -25,6 +25,7 @@ __all__ = [
     "ARROW_MEDIA_TYPE",
     "CSV_MEDIA_TYPE",
     "JSON_MEDIA_TYPE",
+    "MEDIA_TYPES",
     "ArrowEncoder",
     "CsvEncoder",
     "Encoder",
@@ -39,6 +40,7 @@ __all__ = [
 JSON_MEDIA_TYPE = "application/json"
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 ARROW_MEDIA_TYPE = "application/vnd.apache.arrow.stream"
+MEDIA_TYPES = {"json": JSON_MEDIA_TYPE, "csv": CSV_MEDIA_TYPE, "arrow": ARROW_MEDIA_TYPE}
 
 # DuckDB types whose text form never holds a comma, quote or line break: left unquoted in CSV.
 _PLAIN_TYPES = (
@@ -100,7 +102,10 @@ def _csv_field_sql(column: str) -> str:
         f"AND NOT isfinite(TRY_CAST({column} AS DOUBLE)) THEN '' "
         f"WHEN typeof({column}) IN ({plain}) OR typeof({column}) LIKE 'DECIMAL%' "
         f"THEN CAST({column} AS VARCHAR) "
-        f"ELSE concat('\"', replace(CAST({column} AS VARCHAR), '\"', '\"\"'), '\"') END"
+        # Text is always quoted; only text holding a quote pays for the replace.
+        f"WHEN contains(CAST({column} AS VARCHAR), '\"') "
+        f"THEN concat('\"', replace(CAST({column} AS VARCHAR), '\"', '\"\"'), '\"') "
+        f"ELSE concat('\"', CAST({column} AS VARCHAR), '\"') END"
     )
 
 
@@ -216,14 +221,3 @@ class ArrowEncoder(Encoder):
         assert self._writer is not None
         self._writer.close()
         return self._take()
-
-
-def encode_all(
-    encoder: Encoder, schema: pa.Schema, batches: Iterable[pa.RecordBatch]
-) -> Iterator[bytes]:
-    """Every chunk of ``batches`` through ``encoder`` (without a cursor); for tests and tools."""
-    yield encoder.head(schema)
-    for batch in batches:
-        if batch.num_rows:
-            yield encoder.batch(batch)
-    yield encoder.tail(None)

@@ -11,7 +11,13 @@ from yaosu.config import get_settings
 _engines: dict[str, Engine] = {}
 
 
+# A request may hold two connections at once (its own, and the data service's metering), and
+# the server runs up to 40 requests in threads: the pool must not be the bottleneck.
+POOL = {"pool_size": 10, "max_overflow": 70, "pool_timeout": 60}
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    kwargs = {**POOL, **kwargs}
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs

@@ -23,6 +23,10 @@ class YaosuError(Exception):
             self.code = code
         self.details = details
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Picklable (errors cross process boundaries: jobs, benchmarks) with code and details.
+        return (_rebuild, (type(self), self.message, self.message_zh, self.code, self.details))
+
     def envelope(self) -> dict[str, Any]:
         body: dict[str, Any] = {
             "code": self.code,
@@ -72,3 +76,9 @@ def not_found(kind_en: str, kind_zh: str, ident: object) -> NotFound:
         f"{kind_zh} {ident} 不存在。",
         code=f"{kind_en.lower().replace(' ', '_')}_not_found",
     )
+
+
+def _rebuild(
+    cls: type[YaosuError], message: str, message_zh: str, code: str, details: dict[str, Any]
+) -> YaosuError:
+    return cls(message, message_zh, code=code, **details)

@@ -39,7 +39,7 @@ from yaosu.sharing import repository as repo
 from yaosu.sharing.service import grant_service
 
 Sessions = Callable[[bool], Session]
-MAX_PAGE = 100_000
+MAX_PAGE = 1_000_000  # rows of one call (streamed; the row quota caps it further)
 
 
 class _RateWindow:

@@ -291,7 +291,7 @@ def service_rows(
     request: Request,
     fields: str | None = Query(default=None, description="Comma-separated granted fields"),
     order: str | None = Query(default=None, description="e.g. age.desc,name"),
-    limit: int = Query(default=1000, ge=1, le=100_000),
+    limit: int = Query(default=1000, ge=1, le=1_000_000),
     cursor: str | None = Query(default=None),
     purpose: str | None = Query(default=None),
     format: str | None = Query(default=None, description="json, csv or arrow (or use Accept)"),
