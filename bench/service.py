@@ -134,8 +134,10 @@ def _setup(data_dir: Path, parquet: Path) -> dict[str, Any]:
                 update_cycle="daily",
                 fields=[
                     catalog_schemas.FieldItem(name=n)
-                    for n in ("编号", "姓名", "身份证号", "手机", "年龄", "收入", "出生日期")
-                    + ("登记时间", "有效", "地址")
+                    for n in (
+                        *("编号", "姓名", "身份证号", "手机", "年龄"),
+                        *("收入", "出生日期", "登记时间", "有效", "地址"),
+                    )
                 ],
                 share_attribute="conditional",
                 share_conditions="政务服务",

@@ -323,6 +323,7 @@ CASES = [
     Case("GET", "/api/v1/services/{nothing}/rows", SHARE),
     Case("GET", "/api/v1/services/{nothing}/lookup?key=1", SHARE),
     Case("GET", "/api/v1/services/{nothing}/schema", SHARE),
+    Case("GET", "/api/v1/services/{nothing}/export", SHARE),
     Case("GET", "/api/v1/masking-policies", CAT_READ),
     Case(
         "POST",

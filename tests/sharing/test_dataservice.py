@@ -101,6 +101,7 @@ def world(client: Any, session: Any) -> dict[str, Any]:
         "outsider": outsider,
         "grant": req.json()["grant_id"],
         "cond": cond.id,
+        "open": open_res.id,
         "session": session,
     }
 
@@ -354,3 +355,31 @@ def test_metering_is_exact_under_concurrency(fresh_engine: Any) -> None:
         usage = s.execute(select(GrantUsage).where(GrantUsage.grant_id == gid)).scalar_one()
         assert (usage.calls, usage.rows) == (40, 40 * 7)
     assert json.dumps  # (json used by other tests)
+
+
+def test_file_export_only_under_a_file_grant(client: Any, world: Any) -> None:
+    refused = client.get(f"/api/v1/services/{world['grant']}/export", headers=world["consumer"])
+    assert refused.status_code == 403
+    assert error(refused)["code"] == "delivery_mode_not_allowed"
+    req = client.post(
+        "/api/v1/share-requests",
+        headers=world["consumer"],
+        json={
+            "resource_id": world["open"],
+            "fields": ["xm", "je"],
+            "purpose": "statistics",
+            "legal_basis": "《条例》",
+            "delivery_mode": "file",
+        },
+    ).json()
+    r = client.get(
+        f"/api/v1/services/{req['grant_id']}/export?format=csv", headers=world["consumer"]
+    )
+    assert r.status_code == 200, r.text
+    assert "attachment" in r.headers["content-disposition"]
+    parsed = list(csv.DictReader(io.StringIO(r.content.decode("utf-8"))))
+    assert len(parsed) == 200 and parsed[0].keys() == {"xm", "je"}
+    trail = client.get(
+        f"/api/v1/ledger/trail/{req['grant_id']}?limit=100", headers=world["consumer"]
+    ).json()
+    assert "sharing.service_called" in [e["type"] for e in trail["items"]]

@@ -128,10 +128,11 @@ class DataService:
         order: Sequence[tuple[str, bool]],
         limit: int,
         key: tuple[str, str] | None = None,
+        delivery: str = "api",
     ) -> Admitted:
         """Decide the call; count it (or its refusal) in a committed metering transaction."""
         grant, resource = self._load(session, subject, grant_id)
-        policy = parse_policy(grant.policy)
+        policy = _policy(grant)
         now = utcnow()
         day = day_of(now).isoformat()
         shape = {
@@ -140,6 +141,7 @@ class DataService:
             "order": [list(o) for o in order],
             "limit": limit,
             "key": list(key) if key else None,
+            "delivery": delivery,
         }
         query_digest = digest(shape)
         try:
@@ -160,7 +162,7 @@ class DataService:
             decision = evaluate.decide(
                 policy,
                 evaluate.Call(
-                    action="read",
+                    action="yaosu:export" if delivery == "file" else "read",
                     purpose=purpose or _default_purpose(policy),
                     at=now,
                     fields=tuple(fields) if fields is not None else None,
@@ -173,7 +175,7 @@ class DataService:
                             datetime.fromtimestamp(oldest).astimezone() if oldest else None
                         ),
                     ),
-                    delivery_mode="api",
+                    delivery_mode=delivery,
                     grant_status=_grant_status(grant, now),
                 ),
                 columns=list(types),
@@ -199,7 +201,7 @@ class DataService:
         except YaosuError as exc:
             self._refused(sessions, subject, grant.id, day, exc, query_digest)
             raise
-        wanted = min(limit, MAX_PAGE)
+        wanted = limit if delivery == "file" else min(limit, MAX_PAGE)
         if obligations.max_rows is not None:
             wanted = min(wanted, obligations.max_rows)
         with transaction(sessions(True)) as m:
@@ -242,7 +244,7 @@ class DataService:
     def _projections(self, version: DatasetVersion, obligations: evaluate.Obligations) -> list[Any]:
         from yaosu.dataplane.query import Projection
 
-        by_name = _compiled(version, obligations.masking)
+        by_name = _compiled_cached(version, obligations.masking)
         return [
             Projection(
                 name=f,
@@ -320,8 +322,10 @@ class DataService:
         limit: int,
         cursor: str | None,
         fmt: str,
+        delivery: str = "api",
     ) -> Iterator[bytes]:
-        """Stream one page of rows; the call is settled when the stream ends."""
+        """Stream one page of rows (``delivery`` "file": a whole export under a file grant);
+        the call is settled when the stream ends."""
         from yaosu.dataplane.query import RowQuery
 
         a = self.admit(
@@ -334,6 +338,7 @@ class DataService:
             purpose=purpose,
             order=order,
             limit=limit,
+            delivery=delivery,
         )
         path = grant_storage_path(a.version)
         q = RowQuery(
@@ -360,7 +365,15 @@ class DataService:
                 st = stats()
                 rows = int(getattr(st, "rows", 0) or 0)
                 self._settle(
-                    sessions, subject, a.grant.id, a.day, a.reserved, rows, sent, a.query_digest
+                    sessions,
+                    subject,
+                    a.grant.id,
+                    a.day,
+                    a.reserved,
+                    rows,
+                    sent,
+                    a.query_digest,
+                    "export" if delivery == "file" else "rows",
                 )
 
         return body()
@@ -381,7 +394,7 @@ class DataService:
         unmasked: looking up by a hidden value would reveal it."""
         grant, resource = self._load(session, subject, grant_id)
         version = self._version(session, resource)
-        column = by or _key_column(session, version, parse_policy(grant.policy))
+        column = by or _key_column(session, version, _policy(grant))
         a = self.admit(
             sessions,
             session,
@@ -425,7 +438,7 @@ class DataService:
         """The granted fields with their types after masking and their Chinese labels."""
         grant, resource = self._load(session, subject, grant_id)
         version = self._version(session, resource)
-        policy = parse_policy(grant.policy)
+        policy = _policy(grant)
         terms = policy.terms
         labels = {f["name"]: f.get("label_zh", "") for f in resource.fields or []}
         masked = terms.masked
@@ -445,6 +458,44 @@ class DataService:
             ],
             "row_filter": [c.model_dump(mode="json", by_alias=True) for c in terms.row_filter],
         }
+
+
+class _Cache:
+    """A small bounded memo: parsed policies and compiled columns do not change for a given
+    (grant state, version, masking), so calls need not redo them."""
+
+    def __init__(self, size: int = 512) -> None:
+        self._items: dict[Any, Any] = {}
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, make: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._items:
+                return self._items[key]
+        value = make()
+        with self._lock:
+            if len(self._items) >= self._size:
+                self._items.clear()
+            self._items[key] = value
+        return value
+
+
+_policies = _Cache()
+_columns = _Cache()
+
+
+def _policy(grant: Grant) -> Policy:
+    # A grant's policy never changes after issue (its status does, and is read per call).
+    return _policies.get(grant.id, lambda: parse_policy(grant.policy))
+
+
+def _compiled_cached(
+    version: DatasetVersion, policy: masking.MaskingPolicy | None
+) -> dict[str, masking.CompiledColumn]:
+    rules = policy.model_dump_json() if policy is not None else ""
+    key = (version.id, rules)
+    return _columns.get(key, lambda: _compiled(version, policy))
 
 
 def _compiled(

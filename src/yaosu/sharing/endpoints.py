@@ -323,6 +323,44 @@ def service_rows(
     return StreamingResponse(body, media_type=MEDIA[fmt])
 
 
+@router.get(
+    "/services/{grant_id}/export",
+    responses={200: {"content": {m: {} for m in MEDIA.values()}}},
+)
+def service_export(
+    grant_id: str,
+    request: Request,
+    fields: str | None = Query(default=None),
+    purpose: str | None = Query(default=None),
+    format: str = Query(default="csv", description="csv, json or arrow"),
+    subject: Subject = Depends(CALL),
+    session: Session = Depends(get_session),
+) -> StreamingResponse:
+    """The whole granted view as one file, under a grant whose delivery mode is file export
+    (文件导出); metered and logged like any call."""
+    fmt = _format(request, format)
+    body = data_service.rows(
+        request.app.state.sessions,
+        session,
+        subject,
+        grant_id,
+        fields=_fields(fields),
+        params={},
+        purpose=purpose,
+        order=[],
+        limit=1_000_000_000,
+        cursor=None,
+        fmt=fmt,
+        delivery="file",
+    )
+    ext = {"json": "json", "csv": "csv", "arrow": "arrows"}[fmt]
+    return StreamingResponse(
+        body,
+        media_type=MEDIA[fmt],
+        headers={"Content-Disposition": f'attachment; filename="grant-{grant_id}.{ext}"'},
+    )
+
+
 @router.get("/services/{grant_id}/lookup")
 def service_lookup(
     grant_id: str,
