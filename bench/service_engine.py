@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import random
 import shutil
 import tempfile
@@ -315,8 +316,6 @@ def _streams(engine: Engine, path: str, rows: int, runs: int) -> None:
         rate, size_bytes = _best_rate(runs, rows, paged)
         print(f"  engine {label:26s} {rate:12,.0f} {size_bytes / 1e6:8.1f}")
     # The naive Python JSON a bare endpoint might write instead, for scale (100,000 rows).
-    import json
-
     sample = min(rows, 100_000)
 
     def naive() -> int:
@@ -341,15 +340,16 @@ def _streams(engine: Engine, path: str, rows: int, runs: int) -> None:
     following = _timed(
         lambda _: engine.page(RowQuery(path, masked, None, order, 100, cursor)), [None] * runs, 1
     )
-    bare = _timed(
-        lambda _: (
-            con.cursor()
-            .sql('SELECT * FROM read_parquet(?) ORDER BY "收入" DESC LIMIT 100', params=[path])
-            .to_arrow_table()
-        ),
-        [None] * runs,
-        1,
-    )
+
+    def bare_sorted(_: Any) -> None:
+        cur = con.cursor()
+        try:
+            sql = 'SELECT * FROM read_parquet(?) ORDER BY "收入" DESC LIMIT 100'
+            cur.sql(sql, params=[path]).to_arrow_table()
+        finally:
+            cur.close()
+
+    bare = _timed(bare_sorted, [None] * runs, 1)
     print(f"  plain DuckDB ORDER BY … LIMIT 100  {min(bare) * 1e3:8.1f} ms")
     print(f"  engine, first page (masked)        {min(first) * 1e3:8.1f} ms")
     print(f"  engine, next page (masked)         {min(following) * 1e3:8.1f} ms")

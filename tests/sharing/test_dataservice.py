@@ -267,6 +267,11 @@ def test_lookup(client: Any, world: Any) -> None:
     assert "*" in hit.json()["row"]["sfzh"]
     miss = client.get(url, params={"key": "不存在的人", "by": "xm"}, headers=world["consumer"])
     assert miss.status_code == 404
+    usage = client.get(f"/api/v1/grants/{world['grant']}/usage", headers=world["consumer"])
+    today = usage.json()["days"][-1]
+    # the hit and the miss are calls (one row delivered); the masked-key lookup was refused
+    assert (today["calls"], today["rows"]) == (2, 1)
+    assert today["refusals"] == {"filter_on_masked_field": 1}
 
 
 def test_every_call_is_metered_once_and_in_the_ledger(client: Any, world: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -40,10 +41,30 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 
+    # SQLite has one writer at a time. Writers of this process queue on a lock instead of
+    # SQLite's busy handler, which sleeps in growing steps and makes latency tails long under
+    # concurrency (other processes still meet the busy timeout). Re-entrant, so a thread that
+    # nests a second writing unit waits on SQLite as before rather than on itself.
+    writers = threading.RLock()
+
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
         write = conn.get_execution_options().get("yaosu_write", True)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        if write:
+            writers.acquire()
+            conn.info["yaosu_writer"] = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        except BaseException:
+            _release(conn)
+            raise
+
+    def _release(conn: Any) -> None:
+        if conn.info.pop("yaosu_writer", False):
+            writers.release()
+
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)
 
 
 def get_engine(url: str | None = None) -> Engine:

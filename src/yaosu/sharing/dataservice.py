@@ -129,6 +129,7 @@ class DataService:
         limit: int,
         key: tuple[str, str] | None = None,
         delivery: str = "api",
+        count: bool = True,
     ) -> Admitted:
         """Decide the call; count it (or its refusal) in a committed metering transaction."""
         grant, resource = self._load(session, subject, grant_id)
@@ -204,6 +205,11 @@ class DataService:
         wanted = limit if delivery == "file" else min(limit, MAX_PAGE)
         if obligations.max_rows is not None:
             wanted = min(wanted, obligations.max_rows)
+        if not count:  # the caller meters the call once it has its answer (lookups)
+            return Admitted(
+                grant, version, policy, obligations, projections, where, day, 0, wanted,
+                query_digest,
+            )  # fmt: skip
         with transaction(sessions(True)) as m:
             quota = policy.terms.quota
             if not repo.take_call(m, grant.id, day, quota.calls_per_day):
@@ -392,9 +398,11 @@ class DataService:
     ) -> dict[str, Any] | None:
         """One entity by its key (e.g. a resident ID or a USCC). The key field must be granted
         unmasked: looking up by a hidden value would reveal it."""
-        grant, resource = self._load(session, subject, grant_id)
-        version = self._version(session, resource)
-        column = by or _key_column(session, version, _policy(grant))
+        column = by
+        if column is None:
+            grant, resource = self._load(session, subject, grant_id)
+            version = self._version(session, resource)
+            column = _key_column(session, version, _policy(grant))
         a = self.admit(
             sessions,
             session,
@@ -406,6 +414,7 @@ class DataService:
             order=[],
             limit=1,
             key=(column, key),
+            count=False,
         )
         from yaosu.dataplane.query import quote_ident
 
@@ -413,26 +422,61 @@ class DataService:
             found = engine().lookup(
                 grant_storage_path(a.version),
                 quote_ident(column),
-                filters.coerce(key, {c["name"]: c["type"] for c in version.columns}[column]),
+                filters.coerce(key, {c["name"]: c["type"] for c in a.version.columns}[column]),
                 a.projections,
                 a.where,
             )
         except YaosuError as exc:
             self._fail(sessions, subject, a, exc)
             raise
-        rows = 1 if found else 0
-        self._settle(
-            sessions,
-            subject,
-            a.grant.id,
-            a.day,
-            a.reserved,
-            rows,
-            len(json.dumps(found, default=str).encode()) if found else 0,
-            a.query_digest,
-            "lookup",
-        )
+        size = len(json.dumps(found, default=str).encode()) if found else 0
+        self._meter_once(sessions, subject, a, 1 if found else 0, size)
         return found
+
+    def _meter_once(
+        self, sessions: Sessions, subject: Subject, a: Admitted, rows: int, nbytes: int
+    ) -> None:
+        """Count a short call in one transaction: quota check, usage and its ledger entry. A
+        call over quota is refused and its answer withheld."""
+        quota = a.policy.terms.quota
+        refused: YaosuError | None = None
+        with transaction(sessions(True)) as m:
+            counted = repo.count_call(
+                m, a.grant.id, a.day, rows, nbytes, quota.calls_per_day, quota.rows_per_day
+            )
+            if not counted:
+                usage = repo.usage(m, a.grant.id, a.day)
+                calls_left = quota.calls_per_day is None or (
+                    usage is None or usage.calls < quota.calls_per_day
+                )
+                code = "quota_rows_exceeded" if calls_left else "quota_calls_exceeded"
+                refused = TooManyRequests(
+                    "The grant's daily row quota is used up."
+                    if calls_left
+                    else "The grant's daily call quota is used up.",
+                    "该授权今日数据行数已用完。" if calls_left else "该授权今日调用次数已用完。",
+                    code=code,
+                    retry_after=_until_midnight(utcnow()),
+                )
+                repo.count_refusal(m, a.grant.id, a.day, code)
+                ledger_service.record(
+                    m,
+                    "sharing.call_refused",
+                    subject.actor,
+                    [a.grant.id],
+                    {"code": code, "query": a.query_digest},
+                )
+            else:
+                ledger_service.record(
+                    m,
+                    "sharing.service_called",
+                    subject.actor,
+                    [a.grant.id],
+                    {"kind": "lookup", "rows": rows, "bytes": nbytes, "query": a.query_digest},
+                )
+        rate_window.add(a.grant.id, time.time())
+        if refused is not None:
+            raise refused
 
     def schema(self, session: Session, subject: Subject, grant_id: str) -> dict[str, Any]:
         """The granted fields with their types after masking and their Chinese labels."""

@@ -70,6 +70,41 @@ def take_call(session: Session, grant_id: str, day: str, limit: int | None) -> b
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def count_call(
+    session: Session,
+    grant_id: str,
+    day: str,
+    rows: int,
+    nbytes: int,
+    calls_limit: int | None,
+    rows_limit: int | None,
+) -> bool:
+    """Count a finished short call (calls, rows and bytes) in one statement, unless it would
+    pass a quota: an upsert whose update is conditional, so it is exact under concurrency."""
+    ins = _insert(session)(GrantUsage).values(
+        grant_id=grant_id, day=day, calls=1, rows=rows, bytes=nbytes
+    )
+    cond = []
+    if calls_limit is not None:
+        cond.append(GrantUsage.calls < calls_limit)
+    if rows_limit is not None:
+        cond.append(GrantUsage.rows + rows <= rows_limit)
+    stmt = ins.on_conflict_do_update(
+        index_elements=["grant_id", "day"],
+        set_={
+            "calls": GrantUsage.calls + 1,
+            "rows": GrantUsage.rows + rows,
+            "bytes": GrantUsage.bytes + nbytes,
+        },
+        where=and_(*cond) if cond else None,
+    )
+    if (calls_limit is not None and calls_limit < 1) or (
+        rows_limit is not None and rows > rows_limit
+    ):
+        return False  # a first call of the day cannot pass these either
+    return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+
 def take_rows(session: Session, grant_id: str, day: str, wanted: int, limit: int | None) -> int:
     """Reserve up to ``wanted`` rows of the day's row quota; returns how many were reserved
     (with no quota nothing is reserved: rows are counted when the call settles)."""
