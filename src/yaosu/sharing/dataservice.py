@@ -583,22 +583,24 @@ def grant_storage_path(version: DatasetVersion) -> str:
     return str(dataset_service.storage().path(version.storage_key))
 
 
-_engine: Any = None
+_engines: dict[tuple[str, bytes], Any] = {}
 _engine_lock = threading.Lock()
 
 
 def engine() -> Any:
-    global _engine
-    with _engine_lock:
-        if _engine is None:
-            from yaosu.dataplane.query import Engine
+    """The query engine of this node's storage (one per storage root and node key: tests and
+    the CLI switch data directories within one process)."""
+    from yaosu.dataplane.query import Engine
 
-            _engine = Engine(
-                key=derive(get_node_key(), "dataservice-cursor"),
-                allowed_directories=[get_settings().storage_root],
-                setup=masking.register_functions,
+    root, key = get_settings().storage_root, derive(get_node_key(), "dataservice-cursor")
+    with _engine_lock:
+        if (root, key) not in _engines:
+            while len(_engines) >= 4:  # keep a few: each holds a DuckDB and lookup caches
+                _engines.pop(next(iter(_engines))).close()
+            _engines[(root, key)] = Engine(
+                key=key, allowed_directories=[root], setup=masking.register_functions
             )
-        return _engine
+        return _engines[(root, key)]
 
 
 data_service = DataService()
