@@ -40,6 +40,12 @@ def test_cli_journey_and_tamper_detection(datadir: Path, tmp_path: Path) -> None
     assert "reviewer" in loaded.output and "yaosu-demo" in loaded.output
     again = run("demo", "load")
     assert again.exit_code == 1 and "already has organizations" in again.output
+    # The demo's sharing: requests in every state, and metered calls on its grants.
+    shares = CliRunner().invoke(app, ["share", "list"], env={"COLUMNS": "250"})
+    for state in ("已批准", "待提供单位审核", "待数据主管部门审核", "已驳回", "已撤回"):
+        assert state in shares.output, shares.output
+    grants = CliRunner().invoke(app, ["grant", "list"], env={"COLUMNS": "250"})
+    assert grants.exit_code == 0 and grants.output.count("有效") >= 3
 
     orgs = run("org", "list", "--kind", "government", "--limit", "200")
     assert "示范市公安局" in orgs.output
