@@ -48,6 +48,28 @@ def page(session: Session, stmt: Select[Any], order: Any, limit: int, offset: in
     return rows, int(total)
 
 
+def listing(
+    session: Session,
+    stmt: Select[Any],
+    model: type[ShareRequest] | type[Grant],
+    org_id: str | None,
+    *,
+    role: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> Any:
+    """A page of readable requests or grants, newest first, optionally only those the unit
+    made (``role`` consumer) or received (provider), and of one status."""
+    if role == "consumer":
+        stmt = stmt.where(model.consumer_id == org_id)
+    elif role == "provider":
+        stmt = stmt.where(model.provider_id == org_id)
+    if status:
+        stmt = stmt.where(model.status == status)
+    return page(session, stmt, (model.created_at.desc(), model.id), limit, offset)
+
+
 def _insert(session: Session) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 

@@ -200,17 +200,16 @@ class ShareRequestService:
         limit: int,
         offset: int,
     ) -> tuple[Sequence[ShareRequest], int]:
-        stmt = repo.readable_requests(subject)
-        if role == "consumer":
-            stmt = stmt.where(ShareRequest.consumer_id == subject.org_id)
-        elif role == "provider":
-            stmt = stmt.where(ShareRequest.provider_id == subject.org_id)
-        if status:
-            stmt = stmt.where(ShareRequest.status == status)
-        rows, total = repo.page(
-            session, stmt, (ShareRequest.created_at.desc(), ShareRequest.id), limit, offset
+        return repo.listing(
+            session,
+            repo.readable_requests(subject),
+            ShareRequest,
+            subject.org_id,
+            role=role,
+            status=status,
+            limit=limit,
+            offset=offset,
         )
-        return rows, total
 
     def decide(
         self, session: Session, subject: Subject, request_id: str, data: schemas.Decision
@@ -458,14 +457,16 @@ class GrantService:
         limit: int,
         offset: int,
     ) -> tuple[Sequence[Grant], int]:
-        stmt = repo.readable_grants(subject)
-        if role == "consumer":
-            stmt = stmt.where(Grant.consumer_id == subject.org_id)
-        elif role == "provider":
-            stmt = stmt.where(Grant.provider_id == subject.org_id)
-        if status:
-            stmt = stmt.where(Grant.status == status)
-        return repo.page(session, stmt, (Grant.created_at.desc(), Grant.id), limit, offset)
+        return repo.listing(
+            session,
+            repo.readable_grants(subject),
+            Grant,
+            subject.org_id,
+            role=role,
+            status=status,
+            limit=limit,
+            offset=offset,
+        )
 
     def change(
         self, session: Session, subject: Subject, grant_id: str, target: str, reason: str
