@@ -585,7 +585,7 @@ def _strip(t: str, chars: Sequence[str]) -> str:
 def _trim(t: str) -> str:
     # The expression is repeated inside format masks and DuckDB evaluates every copy: guard the
     # (slow, on CJK text) trim with a cheap look at the two ends.
-    ends = f"IN (' ', chr(9), chr(10), chr(12), chr(13), chr(12288))"
+    ends = "IN (' ', chr(9), chr(10), chr(12), chr(13), chr(12288))"
     return (
         f"CASE WHEN left({t}, 1) {ends} OR right({t}, 1) {ends} "
         f"THEN trim({t}, {_SPACES}) ELSE {t} END"
