@@ -389,8 +389,9 @@ class GrantService:
             masking=dict(narrowed.get("masking", {})),
             row_filter=list(narrowed.get("row_filter", [])),
             purposes=[req.purpose],
-            not_before=start,
-            not_after=end,
+            # Whole UTC days in the document ("至 2027-06-30"); the grant row keeps the instants.
+            not_before=start.date(),
+            not_after=end.date(),
             calls_per_day=narrowed.get("calls_per_day"),
             rows_per_day=narrowed.get("rows_per_day"),
             rate_per_minute=narrowed.get("rate_per_minute"),
