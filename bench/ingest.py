@@ -12,16 +12,15 @@ date-times. Prints, each side run in its own child process (peak RSS from ``ru_m
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import resource
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from bench.common import best, in_child, pick
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华玉萍红玲芬燕彬鹏辉建国志文斌宇浩然"
@@ -38,11 +37,6 @@ DISTRICTS = ["朝阳区", "海淀区", "浦东新区", "天河区", "南山区",
 ROADS = ["人民路", "解放大道", "中山路", "建设街", "和平里", "新华路", "长安街", "科技园路"]
 
 
-def _pick(options: list[str]) -> str:
-    listed = ", ".join("'" + o + "'" for o in options)
-    return f"list_element([{listed}], (floor(random() * {len(options)}) + 1)::INT)"
-
-
 def generate(folder: Path, rows: int) -> tuple[Path, Path]:
     """Write the same data as UTF-8 and as GB18030 CSV; returns (gb18030, utf8)."""
     import duckdb
@@ -52,8 +46,8 @@ def generate(folder: Path, rows: int) -> tuple[Path, Path]:
     query = f"""
     SELECT
       i + 1 AS 编号,
-      {_pick(surnames)} || {_pick(given)}
-        || CASE WHEN random() < 0.6 THEN {_pick(given)} ELSE '' END AS 姓名,
+      {pick(surnames)} || {pick(given)}
+        || CASE WHEN random() < 0.6 THEN {pick(given)} ELSE '' END AS 姓名,
       lpad(((floor(random() * 600000) + 110000)::BIGINT)::VARCHAR, 6, '0')
         || strftime(DATE '1950-01-01' + (floor(random() * 20000))::INT, '%Y%m%d')
         || lpad((floor(random() * 1000))::INT::VARCHAR, 3, '0')
@@ -62,8 +56,8 @@ def generate(folder: Path, rows: int) -> tuple[Path, Path]:
       CASE WHEN random() < 0.5 THEN '男' ELSE '女' END AS 性别,
       strftime(DATE '1950-01-01' + (floor(random() * 20000))::INT, '%Y-%m-%d') AS 出生日期,
       (13000000000 + floor(random() * 6999999999))::BIGINT AS 手机,
-      {_pick(CITIES)} AS 城市,
-      {_pick(CITIES)} || {_pick(DISTRICTS)} || {_pick(ROADS)}
+      {pick(CITIES)} AS 城市,
+      {pick(CITIES)} || {pick(DISTRICTS)} || {pick(ROADS)}
         || (floor(random() * 999) + 1)::INT || '号' AS 地址,
       lpad((floor(random() * 999999))::INT::VARCHAR, 6, '0') AS 邮编,
       (floor(random() * 90) + 1)::INT AS 年龄,
@@ -92,10 +86,6 @@ def generate(folder: Path, rows: int) -> tuple[Path, Path]:
         while chunk := src.read(1 << 20):
             out.write(chunk.encode("gb18030"))
     return gb, utf8
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def _ours(path: str, store: str) -> dict[str, Any]:
@@ -130,27 +120,6 @@ def _duckdb(path: str, out: str, encoding: str | None) -> dict[str, Any]:
     return {"seconds": seconds, "size": os.path.getsize(out)}
 
 
-def _child(queue: Any, name: str, args: tuple[Any, ...]) -> None:
-    sides: dict[str, Callable[..., dict[str, Any]]] = {"_ours": _ours, "_duckdb": _duckdb}
-    try:
-        result = sides[name](*args)
-    except Exception as exc:
-        result = {"error": f"{type(exc).__name__}: {exc}"}
-    result["rss_mb"] = _peak_rss_mb()
-    queue.put(result)
-
-
-def in_child(name: str, *args: Any) -> dict[str, Any]:
-    """Run one side in a fresh process, so its peak RSS is its own."""
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    process = ctx.Process(target=_child, args=(queue, name, args))
-    process.start()
-    result: dict[str, Any] = queue.get()
-    process.join()
-    return result
-
-
 def main(quick: bool = False) -> None:
     rows = 50_000 if quick else 1_000_000
     print(f"== ingest: {rows:,} rows × 20 columns, GB18030 CSV → hashed, profiled Parquet version")
@@ -169,15 +138,15 @@ def main(quick: bool = False) -> None:
         duck_gb: dict[str, Any] = {}
         duck_utf8: dict[str, Any] = {}
         for _ in range(runs):
-            ours_gb = _best(ours_gb, in_child("_ours", str(gb), str(tmp / "store")))
-            duck_utf8 = _best(
-                duck_utf8, in_child("_duckdb", str(utf8), str(tmp / "duck-utf8.parquet"), None)
+            ours_gb = best(ours_gb, in_child(_ours, str(gb), str(tmp / "store")))
+            duck_utf8 = best(
+                duck_utf8, in_child(_duckdb, str(utf8), str(tmp / "duck-utf8.parquet"), None)
             )
-            ours_utf8 = _best(ours_utf8, in_child("_ours", str(utf8), str(tmp / "store")))
+            ours_utf8 = best(ours_utf8, in_child(_ours, str(utf8), str(tmp / "store")))
             if not duck_gb or "error" not in duck_gb:
-                duck_gb = _best(
+                duck_gb = best(
                     duck_gb,
-                    in_child("_duckdb", str(gb), str(tmp / "duck-gb.parquet"), "gb18030"),
+                    in_child(_duckdb, str(gb), str(tmp / "duck-gb.parquet"), "gb18030"),
                 )
         for label, result in (("ours, GB18030", ours_gb), ("ours, UTF-8 copy", ours_utf8)):
             _report(label, result, rows)
@@ -198,12 +167,6 @@ def main(quick: bool = False) -> None:
                 )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _best(best: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    if not best or ("seconds" in new and new["seconds"] < best.get("seconds", float("inf"))):
-        return new
-    return best
 
 
 def _report(label: str, result: dict[str, Any], rows: int) -> None:

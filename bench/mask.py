@@ -16,15 +16,14 @@ Prints times, rows/s, peak RSS and the ratio masked / plain (target ≤ 2×).
 
 from __future__ import annotations
 
-import multiprocessing
-import resource
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from bench.common import best, in_child, pick
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华玉萍红玲芬燕彬鹏辉建国志文斌宇浩然"
@@ -32,11 +31,6 @@ CITIES = ["北京市", "上海市", "广东省广州市", "广东省深圳市", 
 DISTRICTS = ["朝阳区", "海淀区", "浦东新区", "天河区", "南山区", "西湖区", "武侯区", "昆山市"]
 STREETS = ["粤海街道科技园路", "建国路", "解放大道", "中山路", "长安街", "人民路"]
 KEY = b"bench-node-secret-0123456789abcdef"
-
-
-def _pick(options: list[str]) -> str:
-    listed = ", ".join("'" + o + "'" for o in options)
-    return f"list_element([{listed}], (floor(random() * {len(options)}) + 1)::INT)"
 
 
 def generate(path: Path, rows: int) -> None:
@@ -49,8 +43,8 @@ def generate(path: Path, rows: int) -> None:
     query = f"""
     SELECT
       i + 1 AS 编号,
-      {_pick(surnames)} || {_pick(list(GIVEN))}
-        || CASE WHEN random() < 0.6 THEN {_pick(list(GIVEN))} ELSE '' END AS 姓名,
+      {pick(surnames)} || {pick(list(GIVEN))}
+        || CASE WHEN random() < 0.6 THEN {pick(list(GIVEN))} ELSE '' END AS 姓名,
       lpad(((floor(random() * 600000) + 110000)::BIGINT)::VARCHAR, 6, '0')
         || strftime(DATE '1950-01-01' + (floor(random() * 20000))::INT, '%Y%m%d')
         || lpad((floor(random() * 1000))::INT::VARCHAR, 3, '0')
@@ -58,7 +52,7 @@ def generate(path: Path, rows: int) -> None:
         AS 身份证号,
       (13000000000 + floor(random() * 6999999999))::BIGINT AS 手机,
       DATE '1940-01-01' + (floor(random() * 29000))::INT AS 出生日期,
-      {_pick(CITIES)} || {_pick(DISTRICTS)} || {_pick(STREETS)}
+      {pick(CITIES)} || {pick(DISTRICTS)} || {pick(STREETS)}
         || (floor(random() * 999) + 1)::INT || '号' AS 地址,
       round(113.7 + random() * 0.6, 6) AS 经度,
       round(22.4 + random() * 0.4, 6) AS 纬度,
@@ -92,10 +86,6 @@ def _policy(algorithm: str | None) -> Any:
     return MaskingPolicy(name="bench", rules=rules)
 
 
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
 def _plain(src: str, out: str) -> dict[str, Any]:
     from yaosu.classification.masking import PARQUET_OPTIONS, connect
 
@@ -122,33 +112,6 @@ def _masked(src: str, out: str, algorithm: str | None) -> dict[str, Any]:
     result = export_masked(src, out, _policy(algorithm), columns, KEY)
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "rows": result.rows, "size": result.size_bytes}
-
-
-def _child(queue: Any, name: str, args: tuple[Any, ...]) -> None:
-    sides: dict[str, Callable[..., dict[str, Any]]] = {"_plain": _plain, "_masked": _masked}
-    try:
-        result = sides[name](*args)
-    except Exception as exc:
-        result = {"error": f"{type(exc).__name__}: {exc}"}
-    result["rss_mb"] = _peak_rss_mb()
-    queue.put(result)
-
-
-def in_child(name: str, *args: Any) -> dict[str, Any]:
-    """Run one side in a fresh process, so its peak RSS is its own."""
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    process = ctx.Process(target=_child, args=(queue, name, args))
-    process.start()
-    result: dict[str, Any] = queue.get()
-    process.join()
-    return result
-
-
-def _best(best: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    if not best or ("seconds" in new and new["seconds"] < best.get("seconds", float("inf"))):
-        return new
-    return best
 
 
 def _report(label: str, result: dict[str, Any], rows: int) -> None:
@@ -180,14 +143,14 @@ def main(quick: bool = False) -> None:
         masked: dict[str, Any] = {}
         no_pseudonym: dict[str, Any] = {}
         for _ in range(runs):
-            plain = _best(plain, in_child("_plain", str(src), str(tmp / "plain.parquet")))
-            masked = _best(
-                masked, in_child("_masked", str(src), str(tmp / "masked.parquet"), "hmac-sha256")
+            plain = best(plain, in_child(_plain, str(src), str(tmp / "plain.parquet")))
+            masked = best(
+                masked, in_child(_masked, str(src), str(tmp / "masked.parquet"), "hmac-sha256")
             )
-            no_pseudonym = _best(
-                no_pseudonym, in_child("_masked", str(src), str(tmp / "masked-4.parquet"), None)
+            no_pseudonym = best(
+                no_pseudonym, in_child(_masked, str(src), str(tmp / "masked-4.parquet"), None)
             )
-        sm3 = in_child("_masked", str(src), str(tmp / "masked-sm3.parquet"), "hmac-sm3")  # once
+        sm3 = in_child(_masked, str(src), str(tmp / "masked-sm3.parquet"), "hmac-sm3")  # once
         _report("plain rewrite", plain, rows)
         _report("masked, 5 columns", masked, rows)
         _report("  without pseudonym", no_pseudonym, rows)

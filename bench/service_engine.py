@@ -44,6 +44,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from bench.common import pick
 from yaosu.dataplane.query import Engine, Projection, RowQuery, quote_ident
 
 ARROW = "application/vnd.apache.arrow.stream"
@@ -66,11 +67,6 @@ MASKED = {
 }
 
 
-def _pick(options: list[str]) -> str:
-    listed = ", ".join("'" + o + "'" for o in options)
-    return f"list_element([{listed}], (floor(random() * {len(options)}) + 1)::INT)"
-
-
 def generate(path: Path | str, rows: int) -> None:
     """Write the synthetic version: 10 columns, unique resident ids in random order."""
     con = duckdb.connect()
@@ -80,8 +76,8 @@ def generate(path: Path | str, rows: int) -> None:
             f"""
             SELECT
               i + 1 AS 编号,
-              {_pick(list(SURNAMES))} || {_pick(list(GIVEN))}
-                || CASE WHEN random() < 0.6 THEN {_pick(list(GIVEN))} ELSE '' END AS 姓名,
+              {pick(list(SURNAMES))} || {pick(list(GIVEN))}
+                || CASE WHEN random() < 0.6 THEN {pick(list(GIVEN))} ELSE '' END AS 姓名,
               (110000 + (i // 10000) * 37)::VARCHAR
                 || strftime(DATE '1950-01-01' + (hash(i * 7) % 20000)::INT, '%Y%m%d')
                 || lpad((i % 10000)::VARCHAR, 4, '0') AS 身份证号,
@@ -91,7 +87,7 @@ def generate(path: Path | str, rows: int) -> None:
               DATE '1940-01-01' + (hash(i * 23) % 29000)::INT AS 出生日期,
               TIMESTAMP '2024-01-01' + to_seconds((hash(i * 29) % 31536000)::BIGINT) AS 登记时间,
               random() < 0.5 AS 有效,
-              {_pick(ADDRESSES)} AS 地址
+              {pick(ADDRESSES)} AS 地址
             FROM range({rows}) AS t(i)
             ORDER BY hash(i * 31)
             """
