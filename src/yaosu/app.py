@@ -28,6 +28,7 @@ from yaosu.identity.endpoints import router as identity_router
 from yaosu.identity.service import org_service
 from yaosu.ledger.endpoints import router as ledger_router
 from yaosu.ledger.service import ledger_service
+from yaosu.opendata.endpoints import router as opendata_router
 from yaosu.sharing import tasks as sharing_tasks
 from yaosu.sharing.endpoints import router as sharing_router
 
@@ -64,6 +65,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     catalog_router,
     classification_router,
     sharing_router,
+    opendata_router,
 )
 
 

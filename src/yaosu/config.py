@@ -47,6 +47,13 @@ class Settings(BaseSettings):
         default=60,
         description="Seconds between scheduled ledger checkpoints while serving (0 = off).",
     )
+    open_rate_anonymous: int = Field(
+        default=60,
+        description="Open-data downloads and API calls per minute per address without an API key.",
+    )
+    open_rate_key: int = Field(
+        default=1200, description="Open-data downloads and API calls per minute per API key."
+    )
     argon2_fast: bool = Field(
         default=False, description="Cheap argon2 parameters; for tests only, never in production."
     )

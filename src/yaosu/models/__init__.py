@@ -36,6 +36,7 @@ from yaosu.models.ledger import (
     LedgerSubject,
     NodeKey,
 )
+from yaosu.models.opendata import OpenDistribution, PublicDemand, Reuse
 from yaosu.models.sharing import (
     Grant,
     GrantRefusal,
@@ -68,12 +69,15 @@ __all__ = [
     "LedgerSubject",
     "MaskingPolicyRecord",
     "NodeKey",
+    "OpenDistribution",
     "OrgKey",
     "Organization",
+    "PublicDemand",
     "PullSchedule",
     "Registration",
     "Resource",
     "ResponsibilityItem",
+    "Reuse",
     "SearchTerm",
     "ShareRequest",
     "Subscription",

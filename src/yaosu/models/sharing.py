@@ -30,6 +30,9 @@ class ShareRequest(Base):
     term_days: Mapped[int] = mapped_column(Integer)
     delivery_mode: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(24), index=True)
+    # "sharing" (政务共享, between government units) or "open" (有条件开放 application).
+    channel: Mapped[str] = mapped_column(String(16), default="sharing", index=True)
+    research_plan: Mapped[str | None] = mapped_column(Text)
     auto_approved: Mapped[bool] = mapped_column(default=False)
     deadline_at: Mapped[datetime | None]
     decisions: Mapped[list[dict[str, Any]]] = mapped_column(PortableJSON, default=list)

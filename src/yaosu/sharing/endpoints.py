@@ -52,15 +52,18 @@ def submit_request(
 def list_requests(
     role: str | None = Query(default=None, description="consumer or provider"),
     status: str | None = Query(default=None),
+    channel: str | None = Query(
+        default=None, description="sharing (政务共享) or open (有条件开放申请); both by default"
+    ),
     limit: int = Query(default=20, ge=1, le=MAX_LIMIT),
     offset: int = Query(default=0, ge=0),
     subject: Subject = Depends(READ),
     session: Session = Depends(get_session),
 ) -> Page[schemas.ShareRequest]:
-    """Requests made by or to the caller's unit (all, for the data authority); overdue ones
-    are flagged."""
+    """Requests made by or to the caller's unit (all, for the data authority), including
+    conditional-open applications; overdue ones are flagged."""
     rows, total = request_service.list(
-        session, subject, role=role, status=status, limit=limit, offset=offset
+        session, subject, role=role, status=status, limit=limit, offset=offset, channel=channel
     )
     return Page[schemas.ShareRequest](
         items=[request_view(r) for r in rows], total=total, limit=limit, offset=offset

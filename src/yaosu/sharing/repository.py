@@ -58,6 +58,7 @@ def listing(
     status: str | None,
     limit: int,
     offset: int,
+    channel: str | None = None,
 ) -> Any:
     """A page of readable requests or grants, newest first, optionally only those the unit
     made (``role`` consumer) or received (provider), and of one status."""
@@ -67,6 +68,8 @@ def listing(
         stmt = stmt.where(model.provider_id == org_id)
     if status:
         stmt = stmt.where(model.status == status)
+    if channel and model is ShareRequest:
+        stmt = stmt.where(ShareRequest.channel == channel)
     return page(session, stmt, (model.created_at.desc(), model.id), limit, offset)
 
 

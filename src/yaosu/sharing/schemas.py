@@ -64,6 +64,8 @@ class ShareRequest(BaseModel):
     legal_basis: str
     term_days: int
     delivery_mode: str
+    channel: str = Field(default="sharing", description="sharing 政务共享 or open 有条件开放")
+    research_plan: str | None = None
     status: str
     auto_approved: bool
     deadline_at: UTCDateTime | None

@@ -70,13 +70,7 @@ class ShareRequestService:
         self, session: Session, subject: Subject, data: schemas.ShareRequestCreate
     ) -> ShareRequest:
         """File a request; it is refused, approved automatically, or sent to review at once."""
-        if subject.org_id is None:
-            raise Invalid(
-                "A request is made by a unit; sign in as one of its users.",
-                "共享申请须由单位用户提出。",
-                code="org_required",
-            )
-        consumer = org_service.get(session, subject, subject.org_id)
+        consumer = self._consumer(session, subject)
         if consumer.kind not in rules.CONSUMER_KINDS:
             raise Forbidden(
                 "Government data sharing is between government units and public institutions; "
@@ -86,6 +80,37 @@ class ShareRequestService:
             )
         rules.check_vocabulary(data.purpose, data.delivery_mode)
         resource = resource_service.get(session, subject, data.resource_id)
+        route = rules.route(
+            share_attribute=resource.share_attribute,
+            legal_basis=resource.share_legal_basis,
+            grade=resource.grade,
+            consumer_kind=consumer.kind,
+        )
+        return self.file(session, subject, data, resource, route)
+
+    def _consumer(self, session: Session, subject: Subject) -> Any:
+        if subject.org_id is None:
+            raise Invalid(
+                "A request is made by a unit; sign in as one of its users.",
+                "共享申请须由单位用户提出。",
+                code="org_required",
+            )
+        return org_service.get(session, subject, subject.org_id)
+
+    def file(
+        self,
+        session: Session,
+        subject: Subject,
+        data: schemas.ShareRequestCreate,
+        resource: Resource,
+        route: rules.Route,
+        *,
+        channel: str = "sharing",
+        research_plan: str | None = None,
+    ) -> ShareRequest:
+        """File a request already routed by its channel's rules: government sharing (``submit``)
+        or a conditional-open application (``opendata``), which share review and grants."""
+        consumer = self._consumer(session, subject)
         if resource.status != "published":
             raise Conflict(
                 "Only published resources can be requested.",
@@ -112,6 +137,8 @@ class ShareRequestService:
             legal_basis=data.legal_basis,
             term_days=data.term_days,
             delivery_mode=data.delivery_mode,
+            channel=channel,
+            research_plan=research_plan,
             status="provider_review",
             deadline_at=now + timedelta(days=rules.REVIEW_DAYS),
             decisions=[],
@@ -128,18 +155,14 @@ class ShareRequestService:
             subject.actor,
             [req.id, resource.id, consumer.id],
             {
+                "channel": channel,
                 "fields": fields,
                 "purpose": data.purpose,
                 "legal_basis": data.legal_basis,
                 "term_days": data.term_days,
                 "delivery_mode": data.delivery_mode,
+                "research_plan": research_plan,
             },
-        )
-        route = rules.route(
-            share_attribute=resource.share_attribute,
-            legal_basis=resource.share_legal_basis,
-            grade=resource.grade,
-            consumer_kind=consumer.kind,
         )
         if route.decision == "refuse":
             self._close(session, req, "rejected", Actor(user=None, org=None, via="rules"))
@@ -199,6 +222,7 @@ class ShareRequestService:
         status: str | None,
         limit: int,
         offset: int,
+        channel: str | None = None,
     ) -> tuple[Sequence[ShareRequest], int]:
         return repo.listing(
             session,
@@ -209,6 +233,7 @@ class ShareRequestService:
             status=status,
             limit=limit,
             offset=offset,
+            channel=channel,
         )
 
     def decide(

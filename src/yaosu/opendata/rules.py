@@ -1,0 +1,126 @@
+"""Pure open-data rules: what is listed, what is downloadable, how an application is routed.
+
+A resource is **listed** on the portal when it is published and its open attribute is
+无条件开放 or 有条件开放; 不予开放 never appears. It is **downloadable** without an account only
+when it is 无条件开放, has data, and is not graded core or important data (those are never
+opened as rows, whatever their attribute says). Conditional resources show their metadata and
+are applied for. No I/O here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from yaosu.kit.errors import Invalid
+from yaosu.policy import model as policy_model
+from yaosu.sharing.rules import Route
+
+LISTED_OPEN = ("unconditional", "conditional")
+CLOSED_GRADES = frozenset({"core", "important"})
+FORMATS: dict[str, str] = {
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "parquet": "application/vnd.apache.parquet",
+}
+# Who may apply for conditional open data (government units use government sharing instead).
+APPLICANT_KINDS = frozenset({"enterprise", "institution", "individual", "operator"})
+# Purposes an application may name: the policy vocabulary, commercial uses included.
+PURPOSES: dict[str, str] = {code: zh for code, (zh, _) in policy_model.PURPOSES.items()}
+REUSE_KINDS: dict[str, str] = {
+    "app": "应用",
+    "paper": "论文",
+    "visualization": "可视化",
+    "other": "其他",
+}
+DEMAND_STATES: dict[str, str] = {"open": "待答复", "answered": "已答复", "declined": "暂不开放"}
+REUSE_STATES: dict[str, str] = {"pending": "待审核", "shown": "已展示", "rejected": "未通过"}
+
+
+def is_listed(status: str, open_attribute: str | None) -> bool:
+    return status == "published" and open_attribute in LISTED_OPEN
+
+
+def is_downloadable(
+    status: str, open_attribute: str | None, grade: str | None, has_data: bool
+) -> bool:
+    return (
+        status == "published"
+        and open_attribute == "unconditional"
+        and grade not in CLOSED_GRADES
+        and has_data
+    )
+
+
+def check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise Invalid(
+            f"Unknown download format {fmt!r}; choose csv, json or parquet.",
+            f"未知的下载格式 {fmt!r}，可选 csv、json、parquet。",
+            code="unknown_format",
+            allowed=list(FORMATS),
+        )
+    return fmt
+
+
+def route_application(
+    *, open_attribute: str | None, grade: str | None, applicant_kind: str, research: bool
+) -> Route:
+    """不予开放 and core/important data are refused; unconditional data needs no application;
+    the research route is for institutions (universities, institutes); the rest is reviewed by
+    the provider and then the data authority, never approved automatically."""
+    if open_attribute == "none" or open_attribute is None:
+        return Route(
+            "refuse",
+            "not_open",
+            "The resource is not open (不予开放).",
+            "该资源不予开放。",
+        )
+    if grade in CLOSED_GRADES:
+        return Route(
+            "refuse",
+            f"{grade}_data",
+            f"The resource is graded {grade} data; it is not opened as rows.",
+            "该资源为核心或重要数据，不以原始数据形式开放。",
+        )
+    if open_attribute == "unconditional":
+        return Route(
+            "refuse",
+            "open_without_application",
+            "The resource is open without conditions: download it or use the open API.",
+            "该资源为无条件开放，可直接下载或调用开放接口，无需申请。",
+        )
+    if research and applicant_kind != "institution":
+        return Route(
+            "refuse",
+            "research_route_institutions_only",
+            "The research route is for universities and research institutions.",
+            "科研通道仅面向高校和科研机构。",
+        )
+    return Route("review")
+
+
+def check_application(purpose: str, research: bool, research_plan: str | None) -> None:
+    if purpose not in PURPOSES:
+        raise Invalid(
+            f"Unknown purpose {purpose!r}; use one of {', '.join(PURPOSES)}.",
+            f"未知用途 {purpose!r}，可选：{'、'.join(PURPOSES.values())}。",
+            code="unknown_purpose",
+            allowed=list(PURPOSES),
+        )
+    if research and purpose != "scientific_research":
+        raise Invalid(
+            "The research route is for the purpose scientific_research.",
+            "科研通道的用途须为「科学研究」。",
+            code="research_purpose_required",
+        )
+    if research and len((research_plan or "").strip()) < 20:
+        raise Invalid(
+            "The research route needs a research plan (at least 20 characters).",
+            "科研通道须提交研究方案（不少于 20 字）。",
+            code="research_plan_required",
+        )
+
+
+def clean_text(value: Any, limit: int) -> str:
+    """User text as stored: stripped and cut to ``limit`` characters (templates escape it)."""
+    return str(value or "").strip()[:limit]
