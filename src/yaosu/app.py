@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,7 @@ from yaosu.ledger.service import ledger_service
 from yaosu.opendata.endpoints import router as opendata_router
 from yaosu.sharing import tasks as sharing_tasks
 from yaosu.sharing.endpoints import router as sharing_router
+from yaosu.web import pages
 
 log = logging.getLogger("yaosu")
 
@@ -119,9 +120,11 @@ def create_app(
     storage = get_settings().storage_root
     if "://" not in storage:
         Path(storage).mkdir(parents=True, exist_ok=True)
-    errors.install(app)
+    errors.install(app, html=pages.render_error)
     for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
 
     @app.get("/org/{org_id}/did.json", include_in_schema=False)
     def did_web(
@@ -129,10 +132,6 @@ def create_app(
     ) -> Any:
         # did:web resolution: did:web:<domain>:org:<id> → https://<domain>/org/<id>/did.json
         return org_service.did_document(session, org_id)
-
-    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
-    def home(_: None = Depends(PUBLIC)) -> Any:
-        return RedirectResponse("/api/docs")
 
     return app
 

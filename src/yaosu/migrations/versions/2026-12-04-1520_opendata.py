@@ -77,7 +77,9 @@ def upgrade() -> None:
         sa.Column("answered_at", TS, nullable=True),
         sa.Column("created_at", TS, nullable=False),
         sa.ForeignKeyConstraint(
-            ["provider_id"], ["organizations.id"], name="fk_public_demands_provider_id_organizations"
+            ["provider_id"],
+            ["organizations.id"],
+            name="fk_public_demands_provider_id_organizations",
         ),
         sa.ForeignKeyConstraint(
             ["resource_id"], ["resources.id"], name="fk_public_demands_resource_id_resources"

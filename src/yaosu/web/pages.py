@@ -1,0 +1,554 @@
+"""The public portal at ``/`` (OPN-1…OPN-3): server-rendered Jinja2 pages, progressively
+enhanced with htmx (served from the package), zh-CN by default with an English switch.
+
+Pages are thin: they call the open-data services and render. Forms post through htmx with the
+CSRF cookie echoed in ``X-CSRF-Token`` (double submit), for visitors and signed-in users alike.
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from yaosu.api.deps import get_session
+from yaosu.catalog.repository import FACETS
+from yaosu.config import get_settings
+from yaosu.identity.access import (
+    CSRF_COOKIE,
+    CSRF_HEADER,
+    PUBLIC,
+    SESSION_COOKIE,
+    cookie_serializer,
+)
+from yaosu.identity.service import auth_service, token_service
+from yaosu.identity.subject import Subject
+from yaosu.kit.errors import Forbidden, Unauthenticated, YaosuError
+from yaosu.opendata import ratelimit, rules, schemas
+from yaosu.opendata.service import (
+    application_service,
+    demand_service,
+    developer_service,
+    open_catalog,
+    reuse_service,
+)
+from yaosu.web import i18n
+
+HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+LANG_COOKIE = "yaosu_lang"
+PAGE_SIZE = 10
+
+router = APIRouter(include_in_schema=False)
+
+
+def lang_of(request: Request) -> str:
+    asked = request.query_params.get("lang")
+    if asked in i18n.LANGS:
+        return asked
+    return i18n.normalize(request.cookies.get(LANG_COOKIE))
+
+
+def _csrf(request: Request) -> str:
+    token = request.cookies.get(CSRF_COOKIE)
+    return token or request.state.__dict__.setdefault("new_csrf", secrets.token_urlsafe(24))
+
+
+def render(
+    request: Request,
+    name: str,
+    subject: Subject | None,
+    status_code: int = 200,
+    **values: Any,
+) -> HTMLResponse:
+    lang = lang_of(request)
+    csrf = _csrf(request)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    switch = "en" if lang == "zh" else "zh"
+    query = {k: v for k, v in request.query_params.multi_items() if k != "lang"}
+    query_list = [*query.items(), ("lang", switch)] if query else [("lang", switch)]
+    context = {
+        "request": request,
+        "lang": lang,
+        "html_lang": i18n.HTML_LANG[lang],
+        "t": lambda key, **kw: i18n.t(key, lang, **kw),
+        "vocab": lambda kind, value: i18n.vocab(kind, value, lang),
+        "user": subject,
+        "csrf": csrf,
+        "here": here,
+        "switch_url": request.url.path + "?" + urlencode(query_list, doseq=True),
+        **values,
+    }
+    response = templates.TemplateResponse(request, name, context, status_code=status_code)
+    if request.cookies.get(CSRF_COOKIE) != csrf:
+        response.set_cookie(CSRF_COOKIE, csrf, samesite="strict", path="/")
+    if request.query_params.get("lang") in i18n.LANGS:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", path="/")
+    return response
+
+
+def form_guard(request: Request) -> None:
+    """Every portal form post echoes the CSRF cookie in X-CSRF-Token (htmx sends it)."""
+    sent = request.headers.get(CSRF_HEADER, "")
+    expected = request.cookies.get(CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(sent, expected):
+        raise Forbidden(
+            "The page has expired (CSRF check failed); reload it and try again.",
+            "页面已过期（CSRF 校验失败），请刷新后重试。",
+            code="csrf_failed",
+        )
+
+
+def visitor(request: Request, subject: Subject | None = Depends(PUBLIC)) -> Subject | None:
+    return subject
+
+
+def posting(request: Request, subject: Subject | None = Depends(PUBLIC)) -> Subject | None:
+    """A form post: CSRF checked, rate-limited like the open API."""
+    form_guard(request)
+    ratelimit.check(
+        subject.user_id if subject else None, request.client.host if request.client else None
+    )
+    return subject
+
+
+def _fragment(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+# --- home and search -------------------------------------------------------------------------
+@router.get("/", response_class=HTMLResponse)
+def home(
+    request: Request,
+    subject: Subject | None = Depends(visitor),
+    session: Session = Depends(get_session),
+) -> HTMLResponse:
+    found = open_catalog.search(session, None, {}, 6, 0)
+    featured = open_catalog.views(session, [open_catalog.get(session, r.id) for r in found.items])
+    return render(
+        request,
+        "home.html",
+        subject,
+        figures=open_catalog.figures(session),
+        featured=featured,
+        libraries=found.facets.get("base_library", []),
+    )
+
+
+@router.get("/datasets", response_class=HTMLResponse)
+def datasets(
+    request: Request,
+    subject: Subject | None = Depends(visitor),
+    session: Session = Depends(get_session),
+) -> HTMLResponse:
+    q = (request.query_params.get("q") or "").strip()[:200] or None
+    try:
+        page = max(1, int(request.query_params.get("page") or 1))
+    except ValueError:
+        page = 1
+    filters = {k: request.query_params.getlist(k) for k in FACETS if k in request.query_params}
+    found = open_catalog.search(session, q, filters, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    items = open_catalog.views(session, [open_catalog.get(session, r.id) for r in found.items])
+    pages = max(1, math.ceil(found.total / PAGE_SIZE))
+    base = [(k, v) for k in FACETS for v in filters.get(k, [])] + ([("q", q)] if q else [])
+
+    def link(**change: Any) -> str:
+        params = list(base)
+        for key, value in change.items():
+            if key == "toggle":
+                facet, val = value
+                if (facet, val) in params:
+                    params.remove((facet, val))
+                else:
+                    params.append((facet, val))
+            elif key == "page" and value > 1:
+                params.append(("page", str(value)))
+        return "/datasets" + ("?" + urlencode(params) if params else "")
+
+    facets = {
+        key: [
+            {
+                "value": f.value,
+                "label": f.label
+                if key == "provider_id"
+                else i18n.vocab(key, f.value, lang_of(request)),
+                "count": f.count,
+                "active": f.value in filters.get(key, []),
+                "href": link(toggle=(key, f.value)),
+            }
+            for f in values
+        ]
+        for key, values in found.facets.items()
+        if key != "share_attribute" and values
+    }
+    values: dict[str, Any] = {
+        "q": q or "",
+        "items": items,
+        "total": found.total,
+        "facets": facets,
+        "page": page,
+        "pages": pages,
+        "prev_href": link(page=page - 1) if page > 1 else None,
+        "next_href": link(page=page + 1) if page < pages else None,
+        "filtered": bool(base),
+    }
+    name = "_results.html" if _fragment(request) else "search.html"
+    return render(request, name, subject, **values)
+
+
+# --- a dataset -------------------------------------------------------------------------------
+@router.get("/datasets/{ident:path}/preview", response_class=HTMLResponse)
+def dataset_preview(
+    ident: str,
+    request: Request,
+    subject: Subject | None = Depends(visitor),
+    session: Session = Depends(get_session),
+) -> HTMLResponse:
+    resource = open_catalog.get(session, ident)
+    preview = open_catalog.preview(session, resource, 10)
+    return render(request, "_preview.html", subject, preview=preview)
+
+
+@router.get("/datasets/{ident:path}/downloads", response_class=HTMLResponse)
+def dataset_downloads(
+    ident: str,
+    request: Request,
+    subject: Subject | None = Depends(visitor),
+    session: Session = Depends(get_session),
+) -> HTMLResponse:
+    resource = open_catalog.get(session, ident)
+    sessions = request.app.state.sessions
+    files = [open_catalog.distribution(sessions, session, resource, f) for f in rules.FORMATS]
+    return render(request, "_downloads.html", subject, files=files, resource=resource)
+
+
+@router.get("/datasets/{ident:path}/apply", response_class=HTMLResponse)
+def apply_form(
+    ident: str,
+    request: Request,
+    subject: Subject | None = Depends(visitor),
+    session: Session = Depends(get_session),
+) -> HTMLResponse:
+    dataset = open_catalog.view(session, open_catalog.get(session, ident))
+    return render(
+        request,
+        "apply.html",
+        subject,
+        dataset=dataset,
+        purposes=list(rules.PURPOSES),
+        result=None,
+        error=None,
+    )
+
+
+@router.post("/datasets/{ident:path}/apply", response_class=HTMLResponse)
+def apply_submit(
+    ident: str,
+    request: Request,
+    fields: list[str] = Form(default_factory=list),
+    purpose: str = Form(default=""),
+    purpose_text: str = Form(default=""),
+    scenario: str = Form(default=""),
+    term_days: int = Form(default=180),
+    delivery_mode: str = Form(default="api"),
+    research: bool = Form(default=False),
+    research_plan: str = Form(default=""),
+    commitment: bool = Form(default=False),
+    subject: Subject | None = Depends(posting),
+    session: Session = Depends(get_session),
+) -> HTMLResponse:
+    if subject is None:
+        raise Unauthenticated("Sign in to apply.", "请先登录后再申请。")
+    resource = open_catalog.get(session, ident)
+    data = schemas.ApplicationCreate.model_validate(
+        {
+            "resource_id": resource.id,
+            "fields": fields,
+            "purpose": purpose,
+            "purpose_text": purpose_text,
+            "scenario": scenario or None,
+            "term_days": term_days,
+            "delivery_mode": delivery_mode,
+            "research": research,
+            "research_plan": research_plan or None,
+            "commitment": commitment,
+        }
+    )
+    req = application_service.apply(session, subject, data)
+    return render(request, "_apply_result.html", subject, req=req)
+
+
+@router.get("/datasets/{ident:path}", response_class=HTMLResponse)
+def dataset_page(
+    ident: str,
+    request: Request,
+    subject: Subject | None = Depends(visitor),
+    session: Session = Depends(get_session),
+) -> HTMLResponse:
+    resource = open_catalog.get(session, ident)
+    dataset = open_catalog.view(session, resource)
+    reuses, _ = reuse_service.list(session, None, "shown", 10, 0, resource.id)
+    base = str(request.base_url).rstrip("/")
+    return render(
+        request,
+        "dataset.html",
+        subject,
+        dataset=dataset,
+        reuses=reuses,
+        base=base,
+        quoted=quote(dataset.id),
+    )
+
+
+# --- organizations and registrations ---------------------------------------------------------
+@router.get("/organizations", response_class=HTMLResponse)
+def organizations(
+    request: Request,
+    subject: Subject | None = Depends(visitor),
+    session: Session = Depends(get_session),
+) -> HTMLResponse:
+    return render(request, "orgs.html", subject, orgs=open_catalog.providers(session))
+
+
+@router.get("/organizations/{org_id}", response_class=HTMLResponse)
+def organization(
+    org_id: str,
+    request: Request,
+    subject: Subject | None = Depends(visitor),
+    session: Session = Depends(get_session),
+) -> HTMLResponse:
+    org = open_catalog.provider(session, org_id)
+    rows, total = open_catalog.listed(session, 200, 0, org.id)
+    return render(
+        request,
+        "org.html",
+        subject,
+        org=org,
+        items=open_catalog.views(session, rows),
+        total=total,
+    )
+
+
+@router.get("/registrations/{code}", response_class=HTMLResponse)
+def registration(
+    code: str,
+    request: Request,
+    subject: Subject | None = Depends(visitor),
+    session: Session = Depends(get_session),
+) -> HTMLResponse:
+    reg, resource = open_catalog.registration(session, code)
+    return render(request, "registration.html", subject, reg=reg, resource=resource)
+
+
+# --- public demands and reuses ---------------------------------------------------------------
+@router.get("/demands", response_class=HTMLResponse)
+def demands(
+    request: Request,
+    subject: Subject | None = Depends(visitor),
+    session: Session = Depends(get_session),
+) -> HTMLResponse:
+    rows, total = demand_service.list(session, None, 50, 0)
+    return render(request, "demands.html", subject, demands=rows, total=total)
+
+
+@router.post("/demands", response_class=HTMLResponse)
+def post_demand(
+    request: Request,
+    title: str = Form(default=""),
+    description: str = Form(default=""),
+    wanted_fields: str = Form(default=""),
+    requester_name: str = Form(default=""),
+    contact: str = Form(default=""),
+    subject: Subject | None = Depends(posting),
+    session: Session = Depends(get_session),
+) -> HTMLResponse:
+    data = schemas.DemandCreate.model_validate(
+        {
+            "title": title,
+            "description": description,
+            "wanted_fields": _split(wanted_fields),
+            "requester_name": requester_name or None,
+            "contact": contact or None,
+        }
+    )
+    demand = demand_service.post(session, subject, data)
+    return render(request, "_demand_posted.html", subject, demand=demand)
+
+
+@router.get("/reuses", response_class=HTMLResponse)
+def reuses(
+    request: Request,
+    subject: Subject | None = Depends(visitor),
+    session: Session = Depends(get_session),
+) -> HTMLResponse:
+    rows, total = reuse_service.list(session, None, "shown", 50, 0)
+    return render(
+        request, "reuses.html", subject, reuses=rows, total=total, kinds=list(rules.REUSE_KINDS)
+    )
+
+
+@router.post("/reuses", response_class=HTMLResponse)
+def post_reuse(
+    request: Request,
+    title: str = Form(default=""),
+    kind: str = Form(default="app"),
+    url: str = Form(default=""),
+    description: str = Form(default=""),
+    datasets: str = Form(default=""),
+    author: str = Form(default=""),
+    subject: Subject | None = Depends(posting),
+    session: Session = Depends(get_session),
+) -> HTMLResponse:
+    ids = [open_catalog.get(session, code).id for code in _split(datasets)]
+    data = schemas.ReuseCreate.model_validate(
+        {
+            "title": title,
+            "kind": kind,
+            "url": url or None,
+            "description": description,
+            "resource_ids": ids,
+            "author": author,
+        }
+    )
+    reuse_service.submit(session, subject, data)
+    return render(
+        request, "_notice.html", subject, message=i18n.t("reuses.thanks", lang_of(request))
+    )
+
+
+# --- accounts --------------------------------------------------------------------------------
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, subject: Subject | None = Depends(visitor)) -> HTMLResponse:
+    return render(request, "login.html", subject, next=_safe_next(request.query_params.get("next")))
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    username: str = Form(default=""),
+    password: str = Form(default=""),
+    next: str = Form(default="/"),
+    _: Subject | None = Depends(posting),
+    session: Session = Depends(get_session),
+) -> Response:
+    """Sign in: the same signed session cookie and CSRF cookie as ``POST /auth/session``."""
+    _token, secret = auth_service.login(session, username, password, None, kind="session")
+    ttl = get_settings().session_ttl
+    response = Response(status_code=204, headers={"HX-Redirect": _safe_next(next)})
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie_serializer().dumps(secret),
+        max_age=ttl,
+        httponly=True,
+        samesite="lax",
+        path="/",
+    )
+    response.set_cookie(
+        CSRF_COOKIE, secrets.token_urlsafe(24), max_age=ttl, samesite="strict", path="/"
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request,
+    subject: Subject | None = Depends(posting),
+    session: Session = Depends(get_session),
+) -> Response:
+    if subject is not None:
+        token_service.end_session(session, subject)
+    response = Response(status_code=204, headers={"HX-Redirect": "/"})
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    return response
+
+
+@router.get("/developers", response_class=HTMLResponse)
+def developers(
+    request: Request,
+    subject: Subject | None = Depends(visitor),
+    session: Session = Depends(get_session),
+) -> HTMLResponse:
+    tokens = []
+    if subject is not None:
+        mine, _ = token_service.list(session, subject)
+        tokens = [tk for tk in mine if tk.kind == "api" and tk.revoked_at is None]
+    return render(request, "developers.html", subject, tokens=tokens)
+
+
+@router.post("/developers", response_class=HTMLResponse)
+def register_developer(
+    request: Request,
+    username: str = Form(default=""),
+    display_name: str = Form(default=""),
+    email: str = Form(default=""),
+    password: str = Form(default=""),
+    subject: Subject | None = Depends(posting),
+    session: Session = Depends(get_session),
+) -> HTMLResponse:
+    data = schemas.DeveloperCreate.model_validate(
+        {
+            "username": username,
+            "display_name": display_name,
+            "email": email or None,
+            "password": password,
+        }
+    )
+    user = developer_service.register(session, data)
+    message = i18n.t("dev.done", lang_of(request), username=user.username)
+    return render(request, "_notice.html", subject, message=message)
+
+
+@router.post("/developers/keys", response_class=HTMLResponse)
+def create_key(
+    request: Request,
+    name: str = Form(default="open-data"),
+    subject: Subject | None = Depends(posting),
+    session: Session = Depends(get_session),
+) -> HTMLResponse:
+    """An API key for the open API: read scopes of the catalog, and the data service of the
+    caller's grants (conditional data)."""
+    if subject is None:
+        raise Unauthenticated("Sign in first.", "请先登录。")
+    from yaosu.identity import schemas as identity_schemas
+
+    _token, secret = token_service.create(
+        session,
+        subject,
+        identity_schemas.TokenCreate(
+            name=(name or "open-data")[:100],
+            scopes=["catalog:read", "sharing:read", "service:call"],
+        ),
+    )
+    return render(request, "_key_created.html", subject, secret=secret)
+
+
+def render_error(request: Request, exc: YaosuError) -> HTMLResponse:
+    """Errors on portal pages as a page (or a fragment for htmx), in the visitor's language."""
+    lang = lang_of(request)
+    message = exc.message if lang == "en" else exc.message_zh
+    if _fragment(request):
+        response = render(request, "_error.html", None, status_code=exc.status, message=message)
+        response.headers["HX-Reswap"] = "innerHTML"
+        return response
+    return render(request, "error.html", None, status_code=exc.status, message=message, exc=exc)
+
+
+def _split(text: str) -> list[str]:
+    return [p.strip() for p in text.replace("，", ",").split(",") if p.strip()]
+
+
+def _safe_next(value: str | None) -> str:
+    # Only same-site paths: never an open redirect to another host.
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
