@@ -21,6 +21,9 @@ hypothesis_settings.load_profile("yaosu")
 _TMP = Path(tempfile.mkdtemp(prefix="yaosu-tests-"))
 os.environ["YAOSU_DATA_DIR"] = str(_TMP / "data")
 os.environ["YAOSU_ARGON2_FAST"] = "1"
+# Open-data rate limits are per process and minute; tests that check them lower them.
+os.environ["YAOSU_OPEN_RATE_ANONYMOUS"] = "1000000"
+os.environ["YAOSU_OPEN_RATE_KEY"] = "1000000"
 os.environ["YAOSU_NODE_KEY"] = base64.b64encode(b"k" * 32).decode()
 os.environ["YAOSU_NODE_NAME"] = "test.yaosu.localhost"
 os.environ.pop("YAOSU_DATABASE_URL", None)

@@ -28,6 +28,7 @@ from yaosu.identity.endpoints import router as identity_router
 from yaosu.identity.service import org_service
 from yaosu.ledger.endpoints import router as ledger_router
 from yaosu.ledger.service import ledger_service
+from yaosu.opendata.dcat import router as dcat_router
 from yaosu.opendata.endpoints import router as opendata_router
 from yaosu.sharing import tasks as sharing_tasks
 from yaosu.sharing.endpoints import router as sharing_router
@@ -68,6 +69,8 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     sharing_router,
     opendata_router,
 )
+# Routers served at the root: DCAT-AP feeds for harvesters, then the portal's pages.
+ROOT_ROUTERS: tuple[APIRouter, ...] = (dcat_router, pages.router)
 
 
 def create_app(
@@ -123,7 +126,8 @@ def create_app(
     errors.install(app, html=pages.render_error)
     for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
-    app.include_router(pages.router)
+    for router in ROOT_ROUTERS:
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
 
     @app.get("/org/{org_id}/did.json", include_in_schema=False)

@@ -135,6 +135,7 @@ class Case:
     allowed: set[str]
     json: Body = None
     form: Body = None
+    csrf: bool = False  # a portal form post: echoes the CSRF cookie, as htmx does
 
 
 def _resource_body() -> dict[str, Any]:
@@ -324,6 +325,45 @@ CASES = [
     Case("GET", "/api/v1/services/{nothing}/lookup?key=1", SHARE),
     Case("GET", "/api/v1/services/{nothing}/schema", SHARE),
     Case("GET", "/api/v1/services/{nothing}/export", SHARE),
+    # open data: the public catalog, applications, demands, reuses, developers
+    Case("GET", "/api/v1/open/datasets", EVERYONE),
+    Case("GET", "/api/v1/open/datasets/{res}", EVERYONE),
+    Case("GET", "/api/v1/open/datasets/{res}/preview", EVERYONE),
+    Case("GET", "/api/v1/open/datasets/{res}/distributions", EVERYONE),
+    Case("GET", "/api/v1/open/datasets/{res}/download/csv", EVERYONE),
+    Case("GET", "/api/v1/open/figures", EVERYONE),
+    Case("GET", "/api/v1/open/organizations", EVERYONE),
+    Case("POST", "/api/v1/open/applications", SHARE, json=lambda w: {"resource_id": "x"}),
+    Case("GET", "/api/v1/open/applications", SHARE),
+    Case("POST", "/api/v1/open/demands", EVERYONE, json=lambda w: {"title": "x"}),
+    Case("GET", "/api/v1/open/demands", EVERYONE),
+    Case("GET", "/api/v1/open/demands/{nothing}", EVERYONE),
+    Case("POST", "/api/v1/open/demands/{nothing}/answer", SHARE, json=lambda w: {"answer": "x"}),
+    Case("POST", "/api/v1/open/reuses", EVERYONE, json=lambda w: {"title": "x"}),
+    Case("GET", "/api/v1/open/reuses", EVERYONE),
+    Case("POST", "/api/v1/open/reuses/{nothing}/decision", CAT_REVIEW, json=lambda w: {"show": 1}),
+    Case("POST", "/api/v1/open/developers", EVERYONE, json=lambda w: {"username": "x"}),
+    # the portal's pages and forms
+    Case("GET", "/", EVERYONE),
+    Case("GET", "/datasets", EVERYONE),
+    Case("GET", "/datasets/{res}", EVERYONE),
+    Case("GET", "/datasets/{res}/preview", EVERYONE),
+    Case("GET", "/datasets/{res}/downloads", EVERYONE),
+    Case("GET", "/datasets/{res}/apply", EVERYONE),
+    Case("POST", "/datasets/{res}/apply", EVERYONE - {"anonymous"}, csrf=True),
+    Case("GET", "/organizations", EVERYONE),
+    Case("GET", "/organizations/{gaj}", EVERYONE),
+    Case("GET", "/registrations/{regcode}", EVERYONE),
+    Case("GET", "/demands", EVERYONE),
+    Case("POST", "/demands", EVERYONE, csrf=True),
+    Case("GET", "/reuses", EVERYONE),
+    Case("POST", "/reuses", EVERYONE, csrf=True),
+    Case("GET", "/login", EVERYONE),
+    Case("POST", "/login", EVERYONE, form=CREDS, csrf=True),
+    Case("POST", "/logout", EVERYONE, csrf=True),
+    Case("GET", "/developers", EVERYONE),
+    Case("POST", "/developers", EVERYONE, csrf=True),
+    Case("POST", "/developers/keys", SHARE, csrf=True),
     Case("GET", "/api/v1/masking-policies", CAT_READ),
     Case(
         "POST",
@@ -346,11 +386,15 @@ def test_matrix(case: Case, client: Any, session: Any, connection: Any) -> None:
     outcomes = {}
     for name in SUBJECTS:
         savepoint = connection.begin_nested()  # each call starts from the same world
+        headers = dict(world.headers[name])
+        if case.csrf:
+            client.cookies.set("yaosu_csrf", "matrix-csrf")
+            headers["X-CSRF-Token"] = "matrix-csrf"
         try:
             r = client.request(
                 case.method,
                 path,
-                headers=world.headers[name],
+                headers=headers,
                 json=case.json(world) if case.json else None,
                 data=case.form(world) if case.form else None,
                 follow_redirects=False,
@@ -370,9 +414,10 @@ def test_matrix(case: Case, client: Any, session: Any, connection: Any) -> None:
 
 
 def test_matrix_names_every_route_and_every_route_declares_access(app: Any) -> None:
-    from yaosu.app import API_PREFIX, API_ROUTERS
+    from yaosu.app import API_PREFIX, API_ROUTERS, ROOT_ROUTERS
 
     routes = [(API_PREFIX + r.path, r) for router in API_ROUTERS for r in router.routes]
+    routes += [(r.path, r) for router in ROOT_ROUTERS for r in router.routes]
     routes += [(r.path, r) for r in app.routes if isinstance(r, APIRoute)]
     served = set()
     for path, route in routes:
@@ -389,7 +434,10 @@ def test_matrix_names_every_route_and_every_route_declares_access(app: Any) -> N
 def _fill_template(path: str) -> str:
     # Map our concrete placeholders back to the route's parameter names.
     return (
-        path.replace("{other}", "{org_id}")
+        path.replace("/datasets/{res}", "/datasets/{ident:path}")
+        .replace("/download/csv", "/download/{fmt}")
+        .replace("/reuses/{nothing}", "/reuses/{reuse_id}")
+        .replace("{other}", "{org_id}")
         .replace("{banned}", "{org_id}")
         .replace("{gaj}", "{org_id}")
         .replace("/users/{member}", "/users/{user_id}")

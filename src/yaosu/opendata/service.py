@@ -504,6 +504,7 @@ class DemandService:
     ) -> PublicDemand:
         """A government unit's data officer or the data authority answers, linking a listed
         resource or declining with the reason."""
+        demand = self.get(session, demand_id)
         is_staff = bool(subject.roles & STAFF)
         if not is_staff and not (subject.roles & PROVIDER_ROLES and subject.org_id):
             raise Forbidden(
@@ -511,7 +512,6 @@ class DemandService:
                 "由数据提供单位的数据专管员或数据主管部门答复需求。",
                 code="answer_not_allowed",
             )
-        demand = self.get(session, demand_id)
         if demand.status != "open":
             raise Conflict(
                 "The demand has been answered already.",
@@ -616,15 +616,15 @@ class ReuseService:
     def decide(
         self, session: Session, subject: Subject, reuse_id: str, data: schemas.ReuseDecision
     ) -> Reuse:
+        reuse = session.get(Reuse, reuse_id)
+        if reuse is None:
+            raise not_found("Reuse", "成果", reuse_id)
         if not subject.roles & STAFF:
             raise Forbidden(
                 "The data authority's reviewers decide which reuses are shown.",
                 "由数据主管部门审核成果展示。",
                 code="reviewer_required",
             )
-        reuse = session.get(Reuse, reuse_id)
-        if reuse is None:
-            raise not_found("Reuse", "成果", reuse_id)
         if reuse.status != "pending":
             raise Conflict(
                 "The reuse has been decided already.", "该成果已审核。", code="reuse_decided"

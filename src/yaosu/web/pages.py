@@ -11,12 +11,13 @@ import hmac
 import math
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from yaosu.api.deps import get_session
@@ -31,7 +32,7 @@ from yaosu.identity.access import (
 )
 from yaosu.identity.service import auth_service, token_service
 from yaosu.identity.subject import Subject
-from yaosu.kit.errors import Forbidden, Unauthenticated, YaosuError
+from yaosu.kit.errors import Forbidden, Invalid, Unauthenticated, YaosuError
 from yaosu.opendata import ratelimit, rules, schemas
 from yaosu.opendata.service import (
     application_service,
@@ -49,6 +50,7 @@ LANG_COOKIE = "yaosu_lang"
 PAGE_SIZE = 10
 
 router = APIRouter(include_in_schema=False)
+M = TypeVar("M", bound=BaseModel)
 
 
 def lang_of(request: Request) -> str:
@@ -269,7 +271,8 @@ def apply_submit(
     if subject is None:
         raise Unauthenticated("Sign in to apply.", "请先登录后再申请。")
     resource = open_catalog.get(session, ident)
-    data = schemas.ApplicationCreate.model_validate(
+    data = _validated(
+        schemas.ApplicationCreate,
         {
             "resource_id": resource.id,
             "fields": fields,
@@ -281,7 +284,7 @@ def apply_submit(
             "research": research,
             "research_plan": research_plan or None,
             "commitment": commitment,
-        }
+        },
     )
     req = application_service.apply(session, subject, data)
     return render(request, "_apply_result.html", subject, req=req)
@@ -371,14 +374,15 @@ def post_demand(
     subject: Subject | None = Depends(posting),
     session: Session = Depends(get_session),
 ) -> HTMLResponse:
-    data = schemas.DemandCreate.model_validate(
+    data = _validated(
+        schemas.DemandCreate,
         {
             "title": title,
             "description": description,
             "wanted_fields": _split(wanted_fields),
             "requester_name": requester_name or None,
             "contact": contact or None,
-        }
+        },
     )
     demand = demand_service.post(session, subject, data)
     return render(request, "_demand_posted.html", subject, demand=demand)
@@ -409,7 +413,8 @@ def post_reuse(
     session: Session = Depends(get_session),
 ) -> HTMLResponse:
     ids = [open_catalog.get(session, code).id for code in _split(datasets)]
-    data = schemas.ReuseCreate.model_validate(
+    data = _validated(
+        schemas.ReuseCreate,
         {
             "title": title,
             "kind": kind,
@@ -417,7 +422,7 @@ def post_reuse(
             "description": description,
             "resource_ids": ids,
             "author": author,
-        }
+        },
     )
     reuse_service.submit(session, subject, data)
     return render(
@@ -495,13 +500,14 @@ def register_developer(
     subject: Subject | None = Depends(posting),
     session: Session = Depends(get_session),
 ) -> HTMLResponse:
-    data = schemas.DeveloperCreate.model_validate(
+    data = _validated(
+        schemas.DeveloperCreate,
         {
             "username": username,
             "display_name": display_name,
             "email": email or None,
             "password": password,
-        }
+        },
     )
     user = developer_service.register(session, data)
     message = i18n.t("dev.done", lang_of(request), username=user.username)
@@ -519,6 +525,12 @@ def create_key(
     caller's grants (conditional data)."""
     if subject is None:
         raise Unauthenticated("Sign in first.", "请先登录。")
+    if subject.org_status != "active":
+        raise Forbidden(
+            f"Your organization is {subject.org_status}; it can make no API keys.",
+            f"您所在机构状态为 {subject.org_status}，不能创建 API 密钥。",
+            code=f"org_{subject.org_status}",
+        )
     from yaosu.identity import schemas as identity_schemas
 
     _token, secret = token_service.create(
@@ -541,6 +553,20 @@ def render_error(request: Request, exc: YaosuError) -> HTMLResponse:
         response.headers["HX-Reswap"] = "innerHTML"
         return response
     return render(request, "error.html", None, status_code=exc.status, message=message, exc=exc)
+
+
+def _validated(model: type[M], data: dict[str, Any]) -> M:
+    """A form as its API schema; what does not fit is a 422 naming the fields."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        where = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
+        raise Invalid(
+            f"Please check: {where}.",
+            f"请检查以下内容：{where}。",
+            code="validation_error",
+            fields=[{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()],
+        ) from None
 
 
 def _split(text: str) -> list[str]:
