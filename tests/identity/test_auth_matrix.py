@@ -343,6 +343,11 @@ CASES = [
     Case("GET", "/api/v1/open/reuses", EVERYONE),
     Case("POST", "/api/v1/open/reuses/{nothing}/decision", CAT_REVIEW, json=lambda w: {"show": 1}),
     Case("POST", "/api/v1/open/developers", EVERYONE, json=lambda w: {"username": "x"}),
+    # DCAT-AP feeds
+    Case("GET", "/catalog.ttl", EVERYONE),
+    Case("GET", "/catalog.jsonld", EVERYONE),
+    Case("GET", "/dataset/{res}.ttl", EVERYONE),
+    Case("GET", "/dataset/{res}.jsonld", EVERYONE),
     # the portal's pages and forms
     Case("GET", "/", EVERYONE),
     Case("GET", "/datasets", EVERYONE),
@@ -437,6 +442,7 @@ def _fill_template(path: str) -> str:
         path.replace("/datasets/{res}", "/datasets/{ident:path}")
         .replace("/download/csv", "/download/{fmt}")
         .replace("/reuses/{nothing}", "/reuses/{reuse_id}")
+        .replace("/dataset/{res}.", "/dataset/{resource_id}.")
         .replace("{other}", "{org_id}")
         .replace("{banned}", "{org_id}")
         .replace("{gaj}", "{org_id}")
