@@ -7,9 +7,10 @@ session cookie. Cookie-authenticated writes must echo the CSRF cookie in ``X-CSR
 from __future__ import annotations
 
 import hmac
+import secrets
 from dataclasses import dataclass
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
@@ -114,6 +115,27 @@ def _identify(request: Request, token: str | None, session: Session) -> Subject 
                 "Missing or wrong CSRF token.", "缺少或错误的 CSRF 令牌。", code="csrf_failed"
             )
     return subject
+
+
+def set_session_cookies(response: Response, secret: str) -> None:
+    """Start a browser session: the signed, HTTP-only session cookie and a fresh CSRF cookie."""
+    ttl = get_settings().session_ttl
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie_serializer().dumps(secret),
+        max_age=ttl,
+        httponly=True,
+        samesite="lax",
+        path="/",
+    )
+    response.set_cookie(
+        CSRF_COOKIE, secrets.token_urlsafe(24), max_age=ttl, samesite="strict", path="/"
+    )
+
+
+def clear_session_cookies(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
 
 
 def require(

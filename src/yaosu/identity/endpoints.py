@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Query, Response
@@ -15,11 +14,10 @@ from yaosu.identity import schemas
 from yaosu.identity.access import (
     ANY_STATE,
     APPLICANTS,
-    CSRF_COOKIE,
     PUBLIC,
-    SESSION_COOKIE,
-    cookie_serializer,
+    clear_session_cookies,
     require,
+    set_session_cookies,
 )
 from yaosu.identity.service import (
     admission_service,
@@ -59,18 +57,7 @@ def login_session(
 ) -> None:
     """Sign in for the web UI: sets a signed, HTTP-only session cookie and a CSRF cookie."""
     _token, secret = auth_service.login(session, username, password, None, kind="session")
-    ttl = get_settings().session_ttl
-    response.set_cookie(
-        SESSION_COOKIE,
-        cookie_serializer().dumps(secret),
-        max_age=ttl,
-        httponly=True,
-        samesite="lax",
-        path="/",
-    )
-    response.set_cookie(
-        CSRF_COOKIE, secrets.token_urlsafe(24), max_age=ttl, samesite="strict", path="/"
-    )
+    set_session_cookies(response, secret)
 
 
 @router.delete("/auth/session", status_code=204, tags=["auth"])
@@ -81,8 +68,7 @@ def logout_session(
 ) -> None:
     """Sign out: revokes the session and clears the cookies."""
     token_service.end_session(session, subject)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
+    clear_session_cookies(response)
 
 
 @router.get("/auth/me", response_model=schemas.Me, tags=["auth"])

@@ -22,13 +22,12 @@ from sqlalchemy.orm import Session
 
 from yaosu.api.deps import get_session
 from yaosu.catalog.repository import FACETS
-from yaosu.config import get_settings
 from yaosu.identity.access import (
     CSRF_COOKIE,
     CSRF_HEADER,
     PUBLIC,
-    SESSION_COOKIE,
-    cookie_serializer,
+    clear_session_cookies,
+    set_session_cookies,
 )
 from yaosu.identity.service import auth_service, token_service
 from yaosu.identity.subject import Subject
@@ -447,19 +446,8 @@ def login(
 ) -> Response:
     """Sign in: the same signed session cookie and CSRF cookie as ``POST /auth/session``."""
     _token, secret = auth_service.login(session, username, password, None, kind="session")
-    ttl = get_settings().session_ttl
     response = Response(status_code=204, headers={"HX-Redirect": _safe_next(next)})
-    response.set_cookie(
-        SESSION_COOKIE,
-        cookie_serializer().dumps(secret),
-        max_age=ttl,
-        httponly=True,
-        samesite="lax",
-        path="/",
-    )
-    response.set_cookie(
-        CSRF_COOKIE, secrets.token_urlsafe(24), max_age=ttl, samesite="strict", path="/"
-    )
+    set_session_cookies(response, secret)
     return response
 
 
@@ -472,8 +460,7 @@ def logout(
     if subject is not None:
         token_service.end_session(session, subject)
     response = Response(status_code=204, headers={"HX-Redirect": "/"})
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
+    clear_session_cookies(response)
     return response
 
 
