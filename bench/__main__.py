@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import classify, ingest, ledger, mask, search, service
+from bench import classify, ingest, ledger, mask, portal, search, service
 
 BENCHES = {
     "ledger": ledger.main,
@@ -13,6 +13,7 @@ BENCHES = {
     "classify": classify.main,
     "mask": mask.main,
     "service": service.main,
+    "portal": portal.main,
 }
 
 

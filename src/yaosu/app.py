@@ -28,6 +28,7 @@ from yaosu.identity.endpoints import router as identity_router
 from yaosu.identity.service import org_service
 from yaosu.ledger.endpoints import router as ledger_router
 from yaosu.ledger.service import ledger_service
+from yaosu.opendata.ckan import router as ckan_router
 from yaosu.opendata.dcat import router as dcat_router
 from yaosu.opendata.endpoints import router as opendata_router
 from yaosu.sharing import tasks as sharing_tasks
@@ -69,8 +70,9 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     sharing_router,
     opendata_router,
 )
-# Routers served at the root: DCAT-AP feeds for harvesters, then the portal's pages.
-ROOT_ROUTERS: tuple[APIRouter, ...] = (dcat_router, pages.router)
+# Routers served at the root: the CKAN Action API and DCAT-AP feeds for harvesters, then the
+# portal's pages.
+ROOT_ROUTERS: tuple[APIRouter, ...] = (ckan_router, dcat_router, pages.router)
 
 
 def create_app(

@@ -343,6 +343,11 @@ CASES = [
     Case("GET", "/api/v1/open/reuses", EVERYONE),
     Case("POST", "/api/v1/open/reuses/{nothing}/decision", CAT_REVIEW, json=lambda w: {"show": 1}),
     Case("POST", "/api/v1/open/developers", EVERYONE, json=lambda w: {"username": "x"}),
+    # the CKAN Action API
+    Case("GET", "/api/3/action/status_show", EVERYONE),
+    Case("POST", "/api/3/action/status_show", EVERYONE, json=lambda w: {}),
+    Case("GET", "/api/action/status_show", EVERYONE),
+    Case("POST", "/api/action/status_show", EVERYONE, json=lambda w: {}),
     # DCAT-AP feeds
     Case("GET", "/catalog.ttl", EVERYONE),
     Case("GET", "/catalog.jsonld", EVERYONE),
@@ -443,6 +448,7 @@ def _fill_template(path: str) -> str:
         .replace("/download/csv", "/download/{fmt}")
         .replace("/reuses/{nothing}", "/reuses/{reuse_id}")
         .replace("/dataset/{res}.", "/dataset/{resource_id}.")
+        .replace("/action/status_show", "/action/{name}")
         .replace("{other}", "{org_id}")
         .replace("{banned}", "{org_id}")
         .replace("{gaj}", "{org_id}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from yaosu.kit.timeutil import utcnow
 from yaosu.ledger.events import Actor
 from yaosu.ledger.service import ledger_service
 from yaosu.models.catalog import DatasetVersion, Resource
-from yaosu.models.identity import User
+from yaosu.models.identity import Organization, User
 from yaosu.models.opendata import OpenDistribution, PublicDemand, Reuse
 from yaosu.models.sharing import ShareRequest
 from yaosu.opendata import repository as repo
@@ -90,6 +91,31 @@ class DistributionFile:
     @property
     def media_type(self) -> str:
         return rules.FORMATS[self.format]
+
+
+@dataclass(frozen=True)
+class ListedSummary:
+    """A listed resource in brief: what listings and facets need, without fields or rows."""
+
+    id: str
+    code: str
+    name: str
+    provider_id: str
+    provider_name: str
+    base_library: str | None
+    open_attribute: str
+    grade: str | None
+    update_cycle: str | None
+    keywords: list[str]
+    downloadable: bool
+    created_at: datetime
+    published_at: datetime | None
+    updated_at: datetime
+
+
+SUMMARY_FACETS = frozenset(
+    {"provider_id", "base_library", "open_attribute", "grade", "update_cycle"}
+)
 
 
 class OpenCatalogService:
@@ -298,6 +324,70 @@ class OpenCatalogService:
         self, session: Session, limit: int, offset: int, provider_id: str | None = None
     ) -> tuple[list[Resource], int]:
         return repo.listed_page(session, limit, offset, provider_id)
+
+    def get_many(self, session: Session, ids: list[str]) -> list[Resource]:
+        """Listed resources by id, in the order given (ids not listed are left out)."""
+        return repo.listed_by_ids(session, ids)
+
+    def summaries(
+        self,
+        session: Session,
+        filters: dict[str, list[str]] | None = None,
+        ids: list[str] | None = None,
+    ) -> list[ListedSummary]:
+        """Listed resources in brief, in one query — all of them, or those whose facets
+        (provider_id, base_library, open_attribute, grade, update_cycle) take one of the given
+        values and, with ``ids``, those ids: for whole-catalog listings and for what the search
+        index does not keep (keywords, downloadability, update times), e.g. the CKAN API's
+        package_list, tag_list and package_search by tag, format or date."""
+        stmt = (
+            repo.listed_resources()
+            .join(Organization, Organization.id == Resource.provider_id)
+            .with_only_columns(
+                Resource.id,
+                Resource.code,
+                Resource.name,
+                Resource.provider_id,
+                Organization.name,
+                Resource.base_library,
+                Resource.open_attribute,
+                Resource.grade,
+                Resource.update_cycle,
+                Resource.keywords,
+                Resource.status,
+                Resource.current_version_id,
+                Resource.created_at,
+                Resource.published_at,
+                Resource.updated_at,
+            )
+        )
+        for facet, values in (filters or {}).items():
+            if facet not in SUMMARY_FACETS:
+                raise Invalid(
+                    f"Unknown facet {facet!r}.", f"未知的筛选项 {facet!r}。", code="invalid_facet"
+                )
+            stmt = stmt.where(getattr(Resource, facet).in_(list(values)))
+        if ids is not None:
+            stmt = stmt.where(Resource.id.in_(list(ids)))
+        return [
+            ListedSummary(
+                id=row[0],
+                code=row[1],
+                name=row[2],
+                provider_id=row[3],
+                provider_name=row[4],
+                base_library=row[5],
+                open_attribute=row[6] or "none",
+                grade=row[7],
+                update_cycle=row[8],
+                keywords=list(row[9] or []),
+                downloadable=rules.is_downloadable(row[10], row[6], row[7], row[11] is not None),
+                created_at=row[12],
+                published_at=row[13],
+                updated_at=row[14],
+            )
+            for row in session.execute(stmt).all()
+        ]
 
 
 def resource_service_storage() -> Any:
