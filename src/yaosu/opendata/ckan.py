@@ -1292,11 +1292,13 @@ def ckan_action(
     )
 
 
-for _path in ("/api/3/action/{name}", "/api/action/{name}"):
-    router.add_api_route(
-        _path,
-        ckan_action,
-        methods=["GET", "POST"],
-        response_class=JSONResponse,
-        include_in_schema=_path.startswith("/api/3/"),
-    )
+for _path, _documented in (("/api/3/action/{name}", True), ("/api/action/{name}", False)):
+    for _method in ("GET", "POST"):
+        router.add_api_route(
+            _path,
+            ckan_action,
+            methods=[_method],
+            response_class=JSONResponse,
+            include_in_schema=_documented,
+            operation_id=f"ckan_action_{_method.lower()}" if _documented else None,
+        )
