@@ -1056,7 +1056,8 @@ def datastore_search(c: Call) -> dict[str, Any]:
     resource, _ = find_resource(c, "resource_id")
     resource_id = c.required("resource_id")
     source = open_catalog.source(c.session, resource)  # 403 unless downloadable
-    columns = {col.name: col for col in source.columns}
+    # A stored column named like the row number is left out: ``_id`` is CKAN's, as there.
+    columns = {col.name: col for col in source.columns if col.name != ROW_ID}
     known = list(columns)
     plain = frozenset(n for n, col in columns.items() if col.rule is None)
 
