@@ -51,13 +51,16 @@ def client(fresh_engine: Any) -> Iterator[Any]:
     limiter.reset()
 
 
-def upload(client: Any, headers: Any, resource_id: str) -> None:
+def upload(
+    client: Any, headers: Any, resource_id: str, rows: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     r = client.post(
         f"/api/v1/resources/{resource_id}/versions?wait=true",
         headers=headers,
-        files={"file": ("p.csv", csv_bytes(ROWS), "text/csv")},
+        files={"file": ("p.csv", csv_bytes(ROWS if rows is None else rows), "text/csv")},
     )
     assert r.json()["status"] == "succeeded", r.text
+    return dict(r.json())
 
 
 @pytest.fixture
@@ -160,6 +163,45 @@ def test_download_is_de_identified_hashed_recorded_and_counted(
     figures = client.get("/api/v1/open/figures").json()
     assert figures["datasets"] == 2 and figures["downloadable"] == 1
     assert figures["downloads"] == 2
+
+
+def test_a_dataset_without_personal_fields_opens_unchanged(
+    client: Any, world: dict[str, Any]
+) -> None:
+    session = world["session"]
+    mzj = session.get(Resource, world["open"]).provider  # type: ignore[union-attr]
+    stops = create_resource(
+        session,
+        mzj,
+        publish=True,
+        name="公交站点",
+        open_attribute="unconditional",
+        share_attribute="unconditional",
+    )
+    session.commit()
+    rows = [{"zdmc": f"第{i}站", "xl": f"{i % 7}路", "sx": i % 2} for i in range(40)]
+    job = upload(client, world["tokens"]["officer.m"], stops.id, rows)
+    got = client.get(f"/api/v1/open/datasets/{stops.id}/download/csv")
+    assert got.status_code == 200, got.text
+    parsed = list(csv.DictReader(io.StringIO(got.text)))
+    assert [r["zdmc"] for r in parsed] == [r["zdmc"] for r in rows]  # nothing to mask
+    preview = client.get(f"/api/v1/open/datasets/{stops.id}/preview?limit=2").json()
+    assert preview["rows"][0][0] == "第0站"
+    assert client.get("/catalog.ttl").status_code == 200
+    # The provider's own masked export under the derived (empty) default policy works too.
+    export = client.post(
+        f"/api/v1/dataset-versions/{job['version_id']}/masked-export",
+        headers=world["tokens"]["officer.m"],
+        json={"policy": "default", "format": "csv"},
+    )
+    assert export.status_code == 200, export.text
+    # A policy someone writes still needs rules.
+    empty = client.post(
+        f"/api/v1/dataset-versions/{job['version_id']}/masked-export",
+        headers=world["tokens"]["officer.m"],
+        json={"rules": {}, "format": "csv"},
+    )
+    assert empty.status_code == 422
 
 
 def test_preview_matches_the_download(client: Any, world: dict[str, Any]) -> None:

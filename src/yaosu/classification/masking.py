@@ -349,7 +349,9 @@ def _kinds(columns: Sequence[dict[str, Any]]) -> dict[str, str]:
     return kinds
 
 
-def check_policy(policy: MaskingPolicy, columns: list[dict[str, Any]]) -> None:
+def check_policy(
+    policy: MaskingPolicy, columns: list[dict[str, Any]], *, allow_empty: bool = False
+) -> None:
     """Refuse a policy that cannot run on these columns, naming every problem at once.
 
     ``columns`` are those stored on a dataset version: ``[{"name": …, "type": …}, …]`` with the
@@ -357,12 +359,14 @@ def check_policy(policy: MaskingPolicy, columns: list[dict[str, Any]]) -> None:
     strings (string, int64, double, date32[day], timestamp[us], bool). Raises
     ``Invalid(code="invalid_masking_policy")`` with ``details["problems"]``: one entry per
     problem with ``column``, ``problem`` (a stable code) and messages in en and zh.
+    ``allow_empty`` accepts a policy without rules: the policy derived from a classification
+    that found no personal field (nothing to mask), never one a user wrote.
     """
     kinds = _kinds(columns)
     problems = _Problems()
     if not policy.name.strip():
         problems.add(None, "empty_name", "the policy needs a name", "策略须有名称")
-    if not policy.rules:
+    if not policy.rules and not allow_empty:
         problems.add(None, "no_rules", "the policy has no rules", "策略没有任何规则")
     for column, rule in policy.rules.items():
         if column not in kinds:
@@ -814,11 +818,11 @@ class CompiledColumn:
 
 
 def compile_columns(
-    policy: MaskingPolicy, columns: list[dict[str, Any]], key: bytes
+    policy: MaskingPolicy, columns: list[dict[str, Any]], key: bytes, *, allow_empty: bool = False
 ) -> list[CompiledColumn]:
     """Check the policy, then compile it: one entry per kept column, in the order of
     ``columns``. Policies using hmac-sm3 need ``register_functions`` on the connection."""
-    check_policy(policy, columns)
+    check_policy(policy, columns, allow_empty=allow_empty)
     if not isinstance(key, bytes | bytearray) or not key:
         raise Invalid("The masking key is empty.", "脱敏密钥为空。", code="invalid_masking_key")
     builder = _Builder(bytes(key), _kinds(columns))
@@ -960,6 +964,7 @@ def export_masked(
     *,
     fmt: Literal["parquet", "csv", "json"] = "parquet",
     progress: Callable[[int], None] | None = None,
+    allow_empty: bool = False,
 ) -> MaskedExport:
     """Write ``src`` (a local Parquet version) to ``dest`` under ``policy``, streamed by DuckDB.
 
@@ -968,7 +973,7 @@ def export_masked(
     nothing at ``dest``. ``progress`` receives the approximate number of rows done while the
     copy runs (from a helper thread, about four times a second), and the total at the end.
     """
-    compiled = compile_columns(policy, columns, key)
+    compiled = compile_columns(policy, columns, key, allow_empty=allow_empty)
     if fmt not in _COPY_OPTIONS:
         raise Invalid(
             f"Cannot export as {fmt!r}; choose parquet, csv or json.",

@@ -626,7 +626,8 @@ class MaskingService:
         columns before anything is written. Recorded in the ledger with the output's SHA-256."""
         version = dataset_service.version(session, subject, version_id)
         policy = self.resolve(session, subject, version, policy_name, inline)
-        masking.check_policy(policy, version.columns)
+        derived = inline is None and (not policy_name or policy_name == "default")
+        masking.check_policy(policy, version.columns, allow_empty=derived)
         storage = dataset_service.storage()
         if dest is None:
             folder = Path(get_settings().data_dir) / "exports"
@@ -639,6 +640,7 @@ class MaskingService:
             version.columns,
             self.key(),
             fmt=fmt,  # type: ignore[arg-type]
+            allow_empty=derived,
         )
         resource = session.get(Resource, version.resource_id)
         assert resource is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from yaosu.models.catalog import DatasetVersion, Registration, Resource
@@ -24,10 +24,12 @@ def listed_resources() -> Select[Any]:
 
 def find_listed(session: Session, ident: str) -> Resource | None:
     """A listed resource by id, resource code or registration code."""
-    stmt = listed_resources().where(
-        or_(Resource.id == ident, Resource.code == ident, Resource.registration_code == ident)
-    )
-    return session.execute(stmt).scalars().first()
+    # One unique-key lookup at a time: an OR over three keys makes SQLite scan by status.
+    for key in (Resource.id, Resource.code, Resource.registration_code):
+        found = session.execute(listed_resources().where(key == ident)).scalars().first()
+        if found is not None:
+            return found
+    return None
 
 
 def listed_by_ids(session: Session, ids: Sequence[str]) -> list[Resource]:

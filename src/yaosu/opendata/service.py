@@ -168,7 +168,9 @@ class OpenCatalogService:
                 code="not_classified",
             ) from exc
         storage = resource_service_storage()
-        columns = masking.compile_columns(policy, version.columns, masking_service.key())
+        columns = masking.compile_columns(
+            policy, version.columns, masking_service.key(), allow_empty=True
+        )
         return OpenSource(
             resource=resource,
             version=version,
@@ -237,6 +239,7 @@ class OpenCatalogService:
             src.version.columns,
             masking_service.key(),
             fmt=fmt,  # type: ignore[arg-type]
+            allow_empty=True,
         )
         with transaction(sessions(True)) as w:
             existing = repo.distribution(w, src.version.id, fmt, src.policy_digest)
