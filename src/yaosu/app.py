@@ -33,7 +33,7 @@ from yaosu.opendata.dcat import router as dcat_router
 from yaosu.opendata.endpoints import router as opendata_router
 from yaosu.sharing import tasks as sharing_tasks
 from yaosu.sharing.endpoints import router as sharing_router
-from yaosu.web import pages
+from yaosu.web import common, pages, workspace
 
 log = logging.getLogger("yaosu")
 
@@ -72,7 +72,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
 )
 # Routers served at the root: the CKAN Action API and DCAT-AP feeds for harvesters, then the
 # portal's pages.
-ROOT_ROUTERS: tuple[APIRouter, ...] = (ckan_router, dcat_router, pages.router)
+ROOT_ROUTERS: tuple[APIRouter, ...] = (ckan_router, dcat_router, pages.router, workspace.router)
 
 
 def create_app(
@@ -125,12 +125,12 @@ def create_app(
     storage = get_settings().storage_root
     if "://" not in storage:
         Path(storage).mkdir(parents=True, exist_ok=True)
-    errors.install(app, html=pages.render_error)
+    errors.install(app, html=common.render_error)
     for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     for router in ROOT_ROUTERS:
         app.include_router(router)
-    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
+    app.mount("/static", StaticFiles(directory=common.STATIC_DIR), name="static")
 
     @app.get("/org/{org_id}/did.json", include_in_schema=False)
     def did_web(

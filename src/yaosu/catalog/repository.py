@@ -140,6 +140,40 @@ def jobs_of(
     return list(rows), int(total)
 
 
+def list_resources(
+    session: Session,
+    subject: Subject,
+    *,
+    status: Sequence[str] | None,
+    provider_id: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Resource], int]:
+    """Readable resources by status and provider, most recently changed first."""
+    stmt = readable_resources(subject)
+    if status:
+        stmt = stmt.where(Resource.status.in_(list(status)))
+    if provider_id:
+        stmt = stmt.where(Resource.provider_id == provider_id)
+    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    rows = session.execute(
+        stmt.order_by(Resource.updated_at.desc(), Resource.id).limit(limit).offset(offset)
+    ).scalars()
+    return list(rows), int(total)
+
+
+def recent_jobs(session: Session, subject: Subject, limit: int) -> list[tuple[IngestJob, str]]:
+    """The newest ingest jobs the subject may see (its unit's; all for the data authority),
+    with their resource's name."""
+    stmt = select(IngestJob, Resource.name).join(Resource, Resource.id == IngestJob.resource_id)
+    if not subject.roles & CATALOG_STAFF:
+        stmt = stmt.where(Resource.provider_id == subject.org_id)
+    rows = session.execute(
+        stmt.order_by(IngestJob.created_at.desc(), IngestJob.id.desc()).limit(limit)
+    ).all()
+    return [(job, str(name)) for job, name in rows]
+
+
 def stale_running_jobs(session: Session) -> list[IngestJob]:
     return list(
         session.execute(

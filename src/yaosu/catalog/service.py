@@ -4,7 +4,7 @@ search, census and demand lists. Every state change appends its ledger entry."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -302,6 +302,21 @@ class ResourceService:
         )
         return resource
 
+    def listing(
+        self,
+        session: Session,
+        subject: Subject,
+        *,
+        status: Sequence[str] | None = None,
+        provider_id: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> tuple[list[Resource], int]:
+        """Readable resources by status and provider (work lists: drafts, to publish…)."""
+        return repo.list_resources(
+            session, subject, status=status, provider_id=provider_id, limit=limit, offset=offset
+        )
+
     def published_count(self, session: Session, org_id: str | None) -> int:
         """How many published resources a unit (or, with None, the city) provides."""
         return repo.published_count(session, org_id)
@@ -503,6 +518,12 @@ class DatasetService:
         resource = resource_service.get(session, subject, resource_id)
         self._require_data_access(subject, resource)
         return repo.jobs_of(session, resource.id, limit, offset)
+
+    def recent_jobs(
+        self, session: Session, subject: Subject, limit: int = 10
+    ) -> list[tuple[IngestJob, str]]:
+        """The newest ingest jobs of the subject's unit (all, for the data authority)."""
+        return repo.recent_jobs(session, subject, limit)
 
     def start_job(self, session: Session, job_id: str) -> IngestJob:
         job = session.get(IngestJob, job_id)

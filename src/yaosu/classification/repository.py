@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from yaosu.models.catalog import Resource
 from yaosu.models.classification import (
     ImportantDataEntry,
     MaskingPolicyRecord,
@@ -62,3 +63,19 @@ def policy_by_name(session: Session, org_id: str, name: str) -> MaskingPolicyRec
             MaskingPolicyRecord.active.is_(True),
         )
     ).scalar_one_or_none()
+
+
+def awaiting_review(
+    session: Session, org_id: str | None, limit: int
+) -> tuple[list[tuple[VersionClassification, Resource]], int]:
+    """Proposed classifications of current versions, of one provider unit (or all)."""
+    stmt = (
+        select(VersionClassification, Resource)
+        .join(Resource, Resource.current_version_id == VersionClassification.version_id)
+        .where(VersionClassification.status == "proposed")
+    )
+    if org_id is not None:
+        stmt = stmt.where(Resource.provider_id == org_id)
+    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    rows = session.execute(stmt.order_by(Resource.code).limit(limit)).all()
+    return [(vc, r) for vc, r in rows], int(total)

@@ -291,6 +291,13 @@ class ClassificationService:
                     return f.column
         return None
 
+    def awaiting_review(
+        self, session: Session, subject: Subject, limit: int = 20
+    ) -> tuple[list[tuple[VersionClassification, Resource]], int]:
+        """Proposals waiting for a data officer's review: the unit's, or all for the authority."""
+        staff = subject.is_system or bool(subject.roles & {"reviewer", "platform_admin", "auditor"})
+        return repo.awaiting_review(session, None if staff else subject.org_id, limit)
+
     # --- read -------------------------------------------------------------------------------
     def get(self, session: Session, subject: Subject, version_id: str) -> VersionClassification:
         version = dataset_service.version(session, subject, version_id)

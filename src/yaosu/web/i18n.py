@@ -8,7 +8,10 @@ domains (base libraries, open attributes, grades…) reuse their ``rules`` table
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from yaosu.catalog import rules as catalog_rules
 from yaosu.classification import rules as classification_rules
@@ -228,6 +231,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "common.no": ("否", "no"),
     "common.none": ("—", "—"),
 }
+
+
+def _load_words(folder: Path) -> dict[str, tuple[str, str]]:
+    """More words from ``words/*.yaml`` (one file per area of the UI), each ``key: [zh, en]``.
+    A key defined twice, or without both languages, is an error at start-up."""
+    found: dict[str, tuple[str, str]] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for key, pair in data.items():
+            if key in MESSAGES or key in found:
+                raise ValueError(f"{path.name}: the word {key!r} is defined twice")
+            if not (isinstance(pair, list) and len(pair) == 2 and all(pair)):
+                raise ValueError(f"{path.name}: {key!r} needs [zh, en]")
+            found[str(key)] = (str(pair[0]), str(pair[1]))
+    return found
+
+
+MESSAGES.update(_load_words(Path(__file__).parent / "words"))
 
 
 def normalize(lang: str | None) -> str:

@@ -7,32 +7,24 @@ CSRF cookie echoed in ``X-CSRF-Token`` (double submit), for visitors and signed-
 
 from __future__ import annotations
 
-import hmac
 import math
-import secrets
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
-from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from yaosu.api.deps import get_session
 from yaosu.catalog.repository import FACETS
 from yaosu.identity.access import (
-    CSRF_COOKIE,
-    CSRF_HEADER,
-    PUBLIC,
     clear_session_cookies,
     set_session_cookies,
 )
 from yaosu.identity.service import auth_service, token_service
 from yaosu.identity.subject import Subject
-from yaosu.kit.errors import Forbidden, Invalid, Unauthenticated, YaosuError
-from yaosu.opendata import ratelimit, rules, schemas
+from yaosu.kit.errors import Forbidden, Unauthenticated
+from yaosu.opendata import rules, schemas
 from yaosu.opendata.service import (
     application_service,
     demand_service,
@@ -40,90 +32,13 @@ from yaosu.opendata.service import (
     open_catalog,
     reuse_service,
 )
-from yaosu.web import i18n
+from yaosu.web import common, i18n
 
-HERE = Path(__file__).parent
-STATIC_DIR = HERE / "static"
-templates = Jinja2Templates(directory=str(HERE / "templates"))
-LANG_COOKIE = "yaosu_lang"
 PAGE_SIZE = 10
 
 router = APIRouter(include_in_schema=False)
-M = TypeVar("M", bound=BaseModel)
-
-
-def lang_of(request: Request) -> str:
-    asked = request.query_params.get("lang")
-    if asked in i18n.LANGS:
-        return asked
-    return i18n.normalize(request.cookies.get(LANG_COOKIE))
-
-
-def _csrf(request: Request) -> str:
-    token = request.cookies.get(CSRF_COOKIE)
-    return token or request.state.__dict__.setdefault("new_csrf", secrets.token_urlsafe(24))
-
-
-def render(
-    request: Request,
-    name: str,
-    subject: Subject | None,
-    status_code: int = 200,
-    **values: Any,
-) -> HTMLResponse:
-    lang = lang_of(request)
-    csrf = _csrf(request)
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    switch = "en" if lang == "zh" else "zh"
-    query = {k: v for k, v in request.query_params.multi_items() if k != "lang"}
-    query_list = [*query.items(), ("lang", switch)] if query else [("lang", switch)]
-    context = {
-        "request": request,
-        "lang": lang,
-        "html_lang": i18n.HTML_LANG[lang],
-        "t": lambda key, **kw: i18n.t(key, lang, **kw),
-        "vocab": lambda kind, value: i18n.vocab(kind, value, lang),
-        "user": subject,
-        "csrf": csrf,
-        "here": here,
-        "switch_url": request.url.path + "?" + urlencode(query_list, doseq=True),
-        **values,
-    }
-    response = templates.TemplateResponse(request, name, context, status_code=status_code)
-    if request.cookies.get(CSRF_COOKIE) != csrf:
-        response.set_cookie(CSRF_COOKIE, csrf, samesite="strict", path="/")
-    if request.query_params.get("lang") in i18n.LANGS:
-        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", path="/")
-    return response
-
-
-def form_guard(request: Request) -> None:
-    """Every portal form post echoes the CSRF cookie in X-CSRF-Token (htmx sends it)."""
-    sent = request.headers.get(CSRF_HEADER, "")
-    expected = request.cookies.get(CSRF_COOKIE, "")
-    if not expected or not hmac.compare_digest(sent, expected):
-        raise Forbidden(
-            "The page has expired (CSRF check failed); reload it and try again.",
-            "页面已过期（CSRF 校验失败），请刷新后重试。",
-            code="csrf_failed",
-        )
-
-
-def visitor(request: Request, subject: Subject | None = Depends(PUBLIC)) -> Subject | None:
-    return subject
-
-
-def posting(request: Request, subject: Subject | None = Depends(PUBLIC)) -> Subject | None:
-    """A form post: CSRF checked, rate-limited like the open API."""
-    form_guard(request)
-    ratelimit.check(
-        subject.user_id if subject else None, request.client.host if request.client else None
-    )
-    return subject
-
-
-def _fragment(request: Request) -> bool:
-    return request.headers.get("HX-Request") == "true"
+render, visitor, posting, lang_of = common.render, common.visitor, common.posting, common.lang_of
+_fragment, _validated, _safe_next = common.fragment, common.validated, common.safe_next
 
 
 # --- home and search -------------------------------------------------------------------------
@@ -432,7 +347,10 @@ def post_reuse(
 # --- accounts --------------------------------------------------------------------------------
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, subject: Subject | None = Depends(visitor)) -> HTMLResponse:
-    return render(request, "login.html", subject, next=_safe_next(request.query_params.get("next")))
+    wanted = request.query_params.get("next")
+    return render(
+        request, "login.html", subject, next=_safe_next(wanted) if wanted else "/workspace"
+    )
 
 
 @router.post("/login")
@@ -440,7 +358,7 @@ def login(
     request: Request,
     username: str = Form(default=""),
     password: str = Form(default=""),
-    next: str = Form(default="/"),
+    next: str = Form(default="/workspace"),
     _: Subject | None = Depends(posting),
     session: Session = Depends(get_session),
 ) -> Response:
@@ -531,37 +449,5 @@ def create_key(
     return render(request, "_key_created.html", subject, secret=secret)
 
 
-def render_error(request: Request, exc: YaosuError) -> HTMLResponse:
-    """Errors on portal pages as a page (or a fragment for htmx), in the visitor's language."""
-    lang = lang_of(request)
-    message = exc.message if lang == "en" else exc.message_zh
-    if _fragment(request):
-        response = render(request, "_error.html", None, status_code=exc.status, message=message)
-        response.headers["HX-Reswap"] = "innerHTML"
-        return response
-    return render(request, "error.html", None, status_code=exc.status, message=message, exc=exc)
-
-
-def _validated(model: type[M], data: dict[str, Any]) -> M:
-    """A form as its API schema; what does not fit is a 422 naming the fields."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        where = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
-        raise Invalid(
-            f"Please check: {where}.",
-            f"请检查以下内容：{where}。",
-            code="validation_error",
-            fields=[{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()],
-        ) from None
-
-
 def _split(text: str) -> list[str]:
     return [p.strip() for p in text.replace("，", ",").split(",") if p.strip()]
-
-
-def _safe_next(value: str | None) -> str:
-    # Only same-site paths: never an open redirect to another host.
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return "/"
-    return value
