@@ -33,7 +33,7 @@ from yaosu.opendata.dcat import router as dcat_router
 from yaosu.opendata.endpoints import router as opendata_router
 from yaosu.sharing import tasks as sharing_tasks
 from yaosu.sharing.endpoints import router as sharing_router
-from yaosu.web import common, pages, workspace
+from yaosu.web import common, pages, workspace, ws_resources, ws_reviews, ws_sharing, ws_trail
 
 log = logging.getLogger("yaosu")
 
@@ -72,7 +72,16 @@ API_ROUTERS: tuple[APIRouter, ...] = (
 )
 # Routers served at the root: the CKAN Action API and DCAT-AP feeds for harvesters, then the
 # portal's pages.
-ROOT_ROUTERS: tuple[APIRouter, ...] = (ckan_router, dcat_router, pages.router, workspace.router)
+ROOT_ROUTERS: tuple[APIRouter, ...] = (
+    ckan_router,
+    dcat_router,
+    pages.router,
+    workspace.router,
+    ws_resources.router,
+    ws_reviews.router,
+    ws_sharing.router,
+    ws_trail.router,
+)
 
 
 def create_app(
