@@ -376,6 +376,7 @@ CASES = [
     Case("POST", "/developers/keys", SHARE, csrf=True),
     # the workspace
     Case("GET", "/workspace", ACTIVE),
+    Case("GET", "/workspace/trail/{gaj}", ACTIVE),
     Case("GET", "/api/v1/masking-policies", CAT_READ),
     Case(
         "POST",
@@ -457,6 +458,7 @@ def _fill_template(path: str) -> str:
         .replace("/reuses/{nothing}", "/reuses/{reuse_id}")
         .replace("/dataset/{res}.", "/dataset/{resource_id}.")
         .replace("/action/status_show", "/action/{name}")
+        .replace("/workspace/trail/{gaj}", "/workspace/trail/{subject_id}")
         .replace("{other}", "{org_id}")
         .replace("{banned}", "{org_id}")
         .replace("{gaj}", "{org_id}")

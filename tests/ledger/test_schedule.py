@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 from yaosu.app import _checkpoint_loop
@@ -25,7 +26,10 @@ def test_scheduled_loop_signs_new_checkpoints(fresh_engine: Any) -> None:
                     break
         task.cancel()
 
-    asyncio.run(run_briefly())
+    # Its own thread: a browser test in the same worker may hold a running loop on this one.
+    worker = threading.Thread(target=asyncio.run, args=(run_briefly(),))
+    worker.start()
+    worker.join()
     with unit_of_work(fresh_engine, write=False) as s:
         cp = s.get(LedgerCheckpoint, 1)
         assert cp is not None and cp.note.startswith("test.yaosu.localhost/ledger\n1\n")

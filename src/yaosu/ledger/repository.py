@@ -121,14 +121,14 @@ def entries_count(session: Session) -> int:
 
 
 def entries_by_subject(
-    session: Session, subject_id: str, limit: int, offset: int
+    session: Session, subject_id: str, limit: int, offset: int, newest_first: bool = False
 ) -> tuple[list[LedgerEntry], int]:
     base = select(LedgerSubject.idx).where(LedgerSubject.subject_id == subject_id)
     total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
     rows = session.execute(
         select(LedgerEntry)
         .where(LedgerEntry.idx.in_(base))
-        .order_by(LedgerEntry.idx)
+        .order_by(LedgerEntry.idx.desc() if newest_first else LedgerEntry.idx)
         .limit(limit)
         .offset(offset)
     ).scalars()

@@ -114,6 +114,13 @@ class LedgerService:
     ) -> tuple[list[LedgerEntry], int]:
         return repo.entries_by_subject(session, subject_id, limit, offset)
 
+    def recent_trail(
+        self, session: Session, subject_id: str, limit: int, offset: int
+    ) -> tuple[list[LedgerEntry], int]:
+        """The entries naming a subject, newest first (the workspace's trail tab); readable by
+        the same callers as :meth:`trail`."""
+        return repo.entries_by_subject(session, subject_id, limit, offset, newest_first=True)
+
     def inclusion_proof(self, session: Session, index: int, size: int) -> list[bytes]:
         self._check_size(session, size)
         if not 0 <= index < size:
