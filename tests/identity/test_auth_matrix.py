@@ -377,6 +377,19 @@ CASES = [
     # the workspace
     Case("GET", "/workspace", ACTIVE),
     Case("GET", "/workspace/trail/{gaj}", ACTIVE),
+    Case("GET", "/workspace/resources", CAT_READ),
+    Case("GET", "/workspace/resources/new", CAT_EDIT),
+    Case("POST", "/workspace/resources/new", CAT_EDIT),
+    Case("GET", "/workspace/resources/{res}", CAT_READ),
+    Case("GET", "/workspace/resources/{res}/edit", CAT_EDIT),
+    Case("POST", "/workspace/resources/{res}/edit", CAT_EDIT),
+    Case("POST", "/workspace/resources/{res}/submit", CAT_EDIT),
+    Case("POST", "/workspace/resources/{res}/classification/fields", CAT_EDIT),
+    Case(
+        "POST",
+        "/workspace/resources/{res}/classification/grade",
+        {"admin", "reviewer", "cdo", "officer"},
+    ),
     Case("GET", "/api/v1/masking-policies", CAT_READ),
     Case(
         "POST",

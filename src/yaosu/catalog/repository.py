@@ -49,6 +49,11 @@ def readable_resource(session: Session, subject: Subject, resource_id: str) -> R
     ).scalar_one_or_none()
 
 
+def lock_resource(session: Session, resource_id: str) -> None:
+    """Hold the resource's row until the transaction ends (PostgreSQL ``FOR UPDATE``)."""
+    session.execute(select(Resource.id).where(Resource.id == resource_id).with_for_update()).first()
+
+
 def get_resource(session: Session, resource_id: str) -> Resource | None:
     return session.get(Resource, resource_id)
 
@@ -56,6 +61,23 @@ def get_resource(session: Session, resource_id: str) -> Resource | None:
 def resource_id_by_code(session: Session, code: str) -> str | None:
     found = session.execute(select(Resource.id).where(Resource.code == code)).scalar_one_or_none()
     return str(found) if found else None
+
+
+def same_entry(
+    session: Session, provider_id: str, classification_code: str, name: str
+) -> Resource | None:
+    """A live (not retired) resource of the unit with this name under this classification."""
+    return session.execute(
+        select(Resource)
+        .where(
+            Resource.provider_id == provider_id,
+            Resource.classification_code == classification_code,
+            Resource.name == name,
+            Resource.status != "retired",
+        )
+        .order_by(Resource.created_at)
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 def resource_by_registration(session: Session, code: str) -> tuple[Registration, Resource] | None:

@@ -161,6 +161,12 @@ class ResourceService:
             raise not_found("Resource", "数据资源", resource_id)
         return found
 
+    def get_for_review(self, session: Session, subject: Subject, resource_id: str) -> Resource:
+        """The resource with its row held until the transaction ends: call before ``publish`` or
+        ``send_back`` so two decisions on one submission cannot both pass the state check."""
+        repo.lock_resource(session, resource_id)
+        return self.get(session, subject, resource_id)
+
     def update(
         self, session: Session, subject: Subject, resource_id: str, data: schemas.ResourceUpdate
     ) -> Resource:
@@ -325,6 +331,20 @@ class ResourceService:
         """Raise unless the subject is one of the provider unit's data officers (or an admin)."""
         _require_editor(subject, resource)
 
+    def same_entry(
+        self, session: Session, subject: Subject, classification_code: str, name: str
+    ) -> Resource | None:
+        """The subject's unit's live resource of this name and classification, if any: what a
+        second registration of the same entry (a form sent twice) would duplicate."""
+        if subject.org_id is None:
+            return None
+        return repo.same_entry(session, subject.org_id, classification_code, name)
+
+    def may_edit(self, subject: Subject, resource: Resource) -> bool:
+        """Whether the subject may change the resource (what ``require_editor`` checks): pages
+        show the controls only to those the services will let act."""
+        return _may_edit(subject, resource)
+
     def set_grade(
         self, session: Session, actor: Any, resource: Resource, grade: str, version_id: str
     ) -> None:
@@ -450,6 +470,15 @@ class DatasetService:
         resource = resource_service.get(session, subject, found.resource_id)
         self._require_data_access(subject, resource)
         return found
+
+    def may_read_data(self, subject: Subject, resource: Resource) -> bool:
+        """Whether the subject sees the resource's versions, profiles and jobs (the provider
+        unit and the data authority); pages hide what the services would refuse."""
+        return bool(
+            subject.is_system
+            or subject.roles & CATALOG_STAFF
+            or subject.org_id == resource.provider_id
+        )
 
     def _require_data_access(self, subject: Subject, resource: Resource) -> None:
         # Raw rows and profiles are the provider's and the data authority's; others get data

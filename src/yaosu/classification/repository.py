@@ -66,7 +66,7 @@ def policy_by_name(session: Session, org_id: str, name: str) -> MaskingPolicyRec
 
 
 def awaiting_review(
-    session: Session, org_id: str | None, limit: int
+    session: Session, org_id: str | None, limit: int, offset: int = 0
 ) -> tuple[list[tuple[VersionClassification, Resource]], int]:
     """Proposed classifications of current versions, of one provider unit (or all)."""
     stmt = (
@@ -77,5 +77,5 @@ def awaiting_review(
     if org_id is not None:
         stmt = stmt.where(Resource.provider_id == org_id)
     total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    rows = session.execute(stmt.order_by(Resource.code).limit(limit)).all()
+    rows = session.execute(stmt.order_by(Resource.code).limit(limit).offset(offset)).all()
     return [(vc, r) for vc, r in rows], int(total)

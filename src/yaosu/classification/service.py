@@ -292,11 +292,11 @@ class ClassificationService:
         return None
 
     def awaiting_review(
-        self, session: Session, subject: Subject, limit: int = 20
+        self, session: Session, subject: Subject, limit: int = 20, offset: int = 0
     ) -> tuple[list[tuple[VersionClassification, Resource]], int]:
         """Proposals waiting for a data officer's review: the unit's, or all for the authority."""
         staff = subject.is_system or bool(subject.roles & {"reviewer", "platform_admin", "auditor"})
-        return repo.awaiting_review(session, None if staff else subject.org_id, limit)
+        return repo.awaiting_review(session, None if staff else subject.org_id, limit, offset)
 
     # --- read -------------------------------------------------------------------------------
     def get(self, session: Session, subject: Subject, version_id: str) -> VersionClassification:
