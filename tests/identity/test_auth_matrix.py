@@ -36,6 +36,7 @@ CAT_READ = ACTIVE - {"readonly"}
 CAT_EDIT = {"admin", "cdo", "officer"}
 CAT_REVIEW = {"admin", "reviewer"}
 SHARE = ACTIVE - {"readonly"}  # sharing:*, service:call: every login token, not the read-only one
+PROVIDERS = {"admin", "reviewer", "cdo", "officer"}
 IMPORTANT_READ = {"admin", "reviewer", "cdo", "officer", "auditor"}
 
 
@@ -377,6 +378,20 @@ CASES = [
     # the workspace
     Case("GET", "/workspace", ACTIVE),
     Case("GET", "/workspace/trail/{gaj}", ACTIVE),
+    Case("GET", "/workspace/sharing", SHARE),
+    Case("GET", "/workspace/sharing/new?resource={res}", SHARE),
+    Case("POST", "/workspace/sharing/new", SHARE),
+    Case("GET", "/workspace/sharing/requests/{nothing}", SHARE),
+    Case("POST", "/workspace/sharing/requests/{nothing}/withdraw", SHARE),
+    Case("GET", "/workspace/sharing/grants/{nothing}", SHARE),
+    *(
+        Case("POST", f"/workspace/sharing/grants/{{nothing}}/{action}", PROVIDERS, form=REASON)
+        for action in ("suspend", "resume", "revoke")
+    ),
+    Case("GET", "/workspace/tokens", ACTIVE),
+    Case("POST", "/workspace/tokens", SHARE),
+    Case("POST", "/workspace/tokens/{token}/revoke", SHARE),
+    Case("GET", "/workspace/overview", {"admin", "reviewer", "auditor"}),
     Case("GET", "/workspace/resources", CAT_READ),
     Case("GET", "/workspace/resources/new", CAT_EDIT),
     Case("POST", "/workspace/resources/new", CAT_EDIT),
@@ -388,7 +403,7 @@ CASES = [
     Case(
         "POST",
         "/workspace/resources/{res}/classification/grade",
-        {"admin", "reviewer", "cdo", "officer"},
+        PROVIDERS,
     ),
     Case("GET", "/api/v1/masking-policies", CAT_READ),
     Case(
@@ -472,6 +487,10 @@ def _fill_template(path: str) -> str:
         .replace("/dataset/{res}.", "/dataset/{resource_id}.")
         .replace("/action/status_show", "/action/{name}")
         .replace("/workspace/trail/{gaj}", "/workspace/trail/{subject_id}")
+        .replace(
+            "/workspace/sharing/requests/{nothing}", "/workspace/sharing/requests/{request_id}"
+        )
+        .replace("/workspace/sharing/grants/{nothing}", "/workspace/sharing/grants/{grant_id}")
         .replace("{other}", "{org_id}")
         .replace("{banned}", "{org_id}")
         .replace("{gaj}", "{org_id}")

@@ -81,6 +81,23 @@ def readable_org_names(session: Session, subject: Subject, ids: list[str]) -> di
     return {str(i): str(n) for i, n in rows}
 
 
+def government_names_by_region(
+    session: Session, subject: Subject, codes: list[str]
+) -> dict[str, str]:
+    """For each region code, the name of the first registered government unit of that region
+    (its people's government, registered before its bureaus)."""
+    rows = session.execute(
+        readable_orgs(subject)
+        .with_only_columns(Organization.region_code, Organization.name)
+        .where(Organization.kind == "government", Organization.region_code.in_(codes))
+        .order_by(Organization.created_at, Organization.id)
+    ).all()
+    found: dict[str, str] = {}
+    for code, name in rows:
+        found.setdefault(str(code), str(name))
+    return found
+
+
 # --- users -------------------------------------------------------------------------------------
 def readable_users(subject: Subject) -> Select:
     stmt = select(User)
@@ -134,6 +151,14 @@ def list_tokens(
     )
 
 
+def list_own_tokens(
+    session: Session, subject: Subject, limit: int, offset: int
+) -> tuple[list[ApiToken], int]:
+    """The subject's own API tokens (even a platform admin's page lists only theirs)."""
+    stmt = select(ApiToken).where(ApiToken.kind == "api", ApiToken.user_id == subject.user_id)
+    return page(session, stmt.order_by(ApiToken.created_at.desc(), ApiToken.id), limit, offset)
+
+
 def readable_token(session: Session, subject: Subject, token_id: str) -> ApiToken | None:
     return session.execute(
         readable_tokens(subject).where(ApiToken.id == token_id)
@@ -155,6 +180,13 @@ def list_admissions(
     if status:
         stmt = stmt.where(Admission.status == status)
     return page(session, stmt.order_by(Admission.submitted_at, Admission.id), limit, offset)
+
+
+def lock_admission(session: Session, admission_id: str) -> None:
+    """Hold the admission's row until the transaction ends (PostgreSQL ``FOR UPDATE``)."""
+    session.execute(
+        select(Admission.id).where(Admission.id == admission_id).with_for_update()
+    ).first()
 
 
 def readable_admission(session: Session, subject: Subject, admission_id: str) -> Admission | None:

@@ -140,6 +140,13 @@ class OrganizationService:
         """Names of the organizations (of those given) that the subject may see; one query."""
         return repo.readable_org_names(session, subject, ids) if ids else {}
 
+    def names_by_region(
+        self, session: Session, subject: Subject, codes: list[str]
+    ) -> dict[str, str]:
+        """Region code (行政区划代码) → the name of that region's government unit, for the codes
+        that have one; e.g. a row filter ``370602`` reads as 示范市东城区."""
+        return repo.government_names_by_region(session, subject, codes) if codes else {}
+
     def list(
         self,
         session: Session,
@@ -394,6 +401,12 @@ class TokenService:
             session, user, "api", data.name, scopes, timedelta(days=data.expires_in_days), subject
         )
 
+    def list_own(
+        self, session: Session, subject: Subject, limit: int = 50, offset: int = 0
+    ) -> tuple[list[ApiToken], int]:
+        """The caller's own API tokens, newest first."""
+        return repo.list_own_tokens(session, subject, limit, offset)
+
     def list(
         self, session: Session, subject: Subject, limit: int = 50, offset: int = 0
     ) -> tuple[list[ApiToken], int]:
@@ -560,6 +573,11 @@ class AdmissionService:
         if found is None:
             raise not_found("Admission", "准入申请", admission_id)
         return found
+
+    def get_for_decision(self, session: Session, subject: Subject, admission_id: str) -> Admission:
+        """The application with its row held until the transaction ends (see ``decide``)."""
+        repo.lock_admission(session, admission_id)
+        return self.get(session, subject, admission_id)
 
     def list(
         self,

@@ -35,6 +35,14 @@ def readable_requests(subject: Subject) -> Select[Any]:
     )
 
 
+def lock_request(session: Session, request_id: str) -> None:
+    """Hold the request's row until the transaction ends (PostgreSQL ``FOR UPDATE``; SQLite
+    writers are already serialized), so two decisions on it cannot both pass the state check."""
+    session.execute(
+        select(ShareRequest.id).where(ShareRequest.id == request_id).with_for_update()
+    ).first()
+
+
 def readable_grants(subject: Subject) -> Select[Any]:
     stmt = select(Grant)
     if subject.is_system or subject.roles & STAFF:
@@ -262,3 +270,41 @@ def lapsed_requests(session: Session, before: datetime) -> Sequence[ShareRequest
         .scalars()
         .all()
     )
+
+
+def count_by_status(session: Session, stmt: Select[Any], model: Any) -> dict[str, int]:
+    """How many of the readable requests or grants (``stmt``) are in each status."""
+    ids = stmt.with_only_columns(model.id).subquery()
+    rows = session.execute(
+        select(model.status, func.count())
+        .where(model.id.in_(select(ids.c.id)))
+        .group_by(model.status)
+    ).all()
+    return {str(status): int(n) for status, n in rows}
+
+
+def usage_totals(session: Session, grants: Select[Any], since: str) -> Sequence[Any]:
+    """Calls, rows and bytes per day summed over the given grants (a readable-grants query)."""
+    ids = grants.with_only_columns(Grant.id).subquery()
+    return session.execute(
+        select(
+            GrantUsage.day,
+            func.sum(GrantUsage.calls).label("calls"),
+            func.sum(GrantUsage.rows).label("rows"),
+            func.sum(GrantUsage.bytes).label("bytes"),
+        )
+        .where(GrantUsage.grant_id.in_(select(ids.c.id)), GrantUsage.day >= since)
+        .group_by(GrantUsage.day)
+        .order_by(GrantUsage.day)
+    ).all()
+
+
+def refusal_totals(session: Session, grants: Select[Any], since: str) -> Sequence[Any]:
+    """Refused calls per day and reason summed over the given grants."""
+    ids = grants.with_only_columns(Grant.id).subquery()
+    return session.execute(
+        select(GrantRefusal.day, GrantRefusal.code, func.sum(GrantRefusal.count).label("count"))
+        .where(GrantRefusal.grant_id.in_(select(ids.c.id)), GrantRefusal.day >= since)
+        .group_by(GrantRefusal.day, GrantRefusal.code)
+        .order_by(GrantRefusal.day, GrantRefusal.code)
+    ).all()

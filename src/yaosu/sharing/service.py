@@ -213,6 +213,12 @@ class ShareRequestService:
             raise not_found("Share request", "共享申请", request_id)
         return found
 
+    def get_for_decision(self, session: Session, subject: Subject, request_id: str) -> ShareRequest:
+        """The request with its row held until the transaction ends: call before ``decide`` so a
+        double-submitted form or two reviewers at once see each other's decision, not race it."""
+        repo.lock_request(session, request_id)
+        return self.get(session, subject, request_id)
+
     def list(
         self,
         session: Session,
@@ -354,6 +360,15 @@ class ShareRequestService:
         grant_service.compose(session, req, resource, narrowed, "check")
         return narrowed
 
+    def requestable_fields(self, session: Session, resource: Resource) -> Sequence[str]:
+        """The field names a request for ``resource`` may ask for: its current version's
+        columns, else its catalog's information items."""
+        return _fields_of(session, resource)
+
+    def count_by_status(self, session: Session, subject: Subject) -> dict[str, int]:
+        """How many readable requests (both channels) are in each status."""
+        return repo.count_by_status(session, repo.readable_requests(subject), ShareRequest)
+
     def withdraw(self, session: Session, subject: Subject, request_id: str) -> ShareRequest:
         req = self.get(session, subject, request_id)
         if subject.org_id != req.consumer_id and not subject.is_system:
@@ -380,6 +395,32 @@ class ShareRequestService:
                 session, "sharing.request_expired", actor, [req.id, req.resource_id], {}
             )
         return len(lapsed)
+
+
+def _since(days: int) -> str:
+    return (utcnow() - timedelta(days=days - 1)).date().isoformat()
+
+
+def _usage_days(used: Sequence[Any], refused: Sequence[Any]) -> list[schemas.UsageDay]:
+    """Usage rows (``day, calls, rows, bytes``) and refusal rows (``day, code, count``) merged
+    into one entry per day that has either."""
+    refusals: dict[str, dict[str, int]] = {}
+    for r in refused:
+        refusals.setdefault(r.day, {})[r.code] = int(r.count)
+    by_day = {u.day: u for u in used}
+    out = []
+    for day in sorted(set(by_day) | set(refusals)):
+        u = by_day.get(day)
+        out.append(
+            schemas.UsageDay(
+                day=day,
+                calls=int(u.calls) if u else 0,
+                rows=int(u.rows) if u else 0,
+                bytes=int(u.bytes) if u else 0,
+                refusals=refusals.get(day, {}),
+            )
+        )
+    return out
 
 
 def overdue(req: ShareRequest, now: datetime | None = None) -> bool:
@@ -527,24 +568,30 @@ class GrantService:
 
     def usage(self, session: Session, subject: Subject, grant_id: str, days: int) -> schemas.Usage:
         grant = self.get(session, subject, grant_id)
-        since = (utcnow() - timedelta(days=days - 1)).date().isoformat()
-        refusals: dict[str, dict[str, int]] = {}
-        for r in repo.refusal_series(session, grant.id, since):
-            refusals.setdefault(r.day, {})[r.code] = int(r.count)
-        used = {u.day: u for u in repo.usage_series(session, grant.id, since)}
-        out = []
-        for day in sorted(set(used) | set(refusals)):
-            u = used.get(day)
-            out.append(
-                schemas.UsageDay(
-                    day=day,
-                    calls=int(u.calls) if u else 0,
-                    rows=int(u.rows) if u else 0,
-                    bytes=int(u.bytes) if u else 0,
-                    refusals=refusals.get(day, {}),
-                )
-            )
-        return schemas.Usage(grant_id=grant.id, days=out)
+        since = _since(days)
+        return schemas.Usage(
+            grant_id=grant.id,
+            days=_usage_days(
+                repo.usage_series(session, grant.id, since),
+                repo.refusal_series(session, grant.id, since),
+            ),
+        )
+
+    def daily_totals(
+        self, session: Session, subject: Subject, days: int
+    ) -> Sequence[schemas.UsageDay]:
+        """Data-service calls, rows, bytes and refusals per day summed over every grant the
+        subject may read (the whole city for the data authority and auditors)."""
+        grants = repo.readable_grants(subject)
+        since = _since(days)
+        return _usage_days(
+            repo.usage_totals(session, grants, since),
+            repo.refusal_totals(session, grants, since),
+        )
+
+    def count_by_status(self, session: Session, subject: Subject) -> dict[str, int]:
+        """How many readable grants are in each status."""
+        return repo.count_by_status(session, repo.readable_grants(subject), Grant)
 
 
 class SubscriptionService:
