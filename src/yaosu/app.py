@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 import yaosu
 from yaosu.api import errors
-from yaosu.api.deps import get_session
+from yaosu.api.deps import SESSION
 from yaosu.catalog.endpoints import router as catalog_router
 from yaosu.catalog.tasks import runner
 from yaosu.classification.endpoints import router as classification_router
@@ -41,7 +41,7 @@ health_router = APIRouter(tags=["health"])
 
 
 @health_router.get("/health")
-def health(_: None = Depends(PUBLIC), session: Session = Depends(get_session)) -> dict[str, Any]:
+def health(_: None = Depends(PUBLIC), session: Session = SESSION) -> dict[str, Any]:
     """Database, storage and version; 200 when all are usable."""
     settings = get_settings()
     session.execute(text("SELECT 1"))
@@ -142,9 +142,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=common.STATIC_DIR), name="static")
 
     @app.get("/org/{org_id}/did.json", include_in_schema=False)
-    def did_web(
-        org_id: str, _: None = Depends(PUBLIC), session: Session = Depends(get_session)
-    ) -> Any:
+    def did_web(org_id: str, _: None = Depends(PUBLIC), session: Session = SESSION) -> Any:
         # did:web resolution: did:web:<domain>:org:<id> → https://<domain>/org/<id>/did.json
         return org_service.did_document(session, org_id)
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from yaosu.api.deps import get_session
+from yaosu.api.deps import SESSION
 from yaosu.catalog import census, schemas
 from yaosu.catalog.service import dataset_service, demand_service, resource_service
 from yaosu.catalog.tasks import runner
@@ -35,7 +35,7 @@ def _r(resource: Any) -> schemas.Resource:
 def register_resource(
     data: schemas.ResourceCreate,
     subject: Subject = Depends(EDIT),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.Resource:
     """Register a data resource (draft) with its catalog metadata (CAT-1)."""
     return _r(resource_service.register(session, subject, data))
@@ -54,7 +54,7 @@ def search_resources(
     limit: int = Query(default=20, ge=1, le=MAX_LIMIT),
     offset: int = Query(default=0, ge=0),
     subject: Subject = Depends(READ),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.SearchResult:
     """Search and browse the catalog with facets (provider, base library, share and open
     attributes, grade, format, update cycle); paginated."""
@@ -72,7 +72,7 @@ def search_resources(
 
 @router.get("/resources/{resource_id}", response_model=schemas.Resource)
 def get_resource(
-    resource_id: str, subject: Subject = Depends(READ), session: Session = Depends(get_session)
+    resource_id: str, subject: Subject = Depends(READ), session: Session = SESSION
 ) -> schemas.Resource:
     return _r(resource_service.get(session, subject, resource_id))
 
@@ -82,7 +82,7 @@ def update_resource(
     resource_id: str,
     data: schemas.ResourceUpdate,
     subject: Subject = Depends(EDIT),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.Resource:
     """Edit metadata; a published entry goes back to review as a new catalog version."""
     return _r(resource_service.update(session, subject, resource_id, data))
@@ -90,7 +90,7 @@ def update_resource(
 
 @router.post("/resources/{resource_id}/submit", response_model=schemas.Resource)
 def submit_resource(
-    resource_id: str, subject: Subject = Depends(EDIT), session: Session = Depends(get_session)
+    resource_id: str, subject: Subject = Depends(EDIT), session: Session = SESSION
 ) -> schemas.Resource:
     """Submit for review by the data authority."""
     return _r(resource_service.submit(session, subject, resource_id))
@@ -98,7 +98,7 @@ def submit_resource(
 
 @router.post("/resources/{resource_id}/publish", response_model=schemas.Resource)
 def publish_resource(
-    resource_id: str, subject: Subject = Depends(REVIEW), session: Session = Depends(get_session)
+    resource_id: str, subject: Subject = Depends(REVIEW), session: Session = SESSION
 ) -> schemas.Resource:
     """Publish (data authority); the first publication issues the registration code."""
     return _r(resource_service.publish(session, subject, resource_id))
@@ -109,7 +109,7 @@ def return_resource(
     resource_id: str,
     body: schemas.Reason,
     subject: Subject = Depends(REVIEW),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.Resource:
     """Return to the provider with reasons."""
     return _r(resource_service.send_back(session, subject, resource_id, body.reason))
@@ -122,7 +122,7 @@ def retire_resource(
     subject: Subject = Depends(
         require("data_officer", "cdo", "reviewer", "platform_admin", scope="catalog:write")
     ),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.Resource:
     """Retire (撤销) a resource."""
     return _r(resource_service.retire(session, subject, resource_id, body.reason))
@@ -132,7 +132,7 @@ def retire_resource(
     "/resources/{resource_id}/catalog-versions", response_model=list[schemas.CatalogVersion]
 )
 def catalog_versions(
-    resource_id: str, subject: Subject = Depends(READ), session: Session = Depends(get_session)
+    resource_id: str, subject: Subject = Depends(READ), session: Session = SESSION
 ) -> list[schemas.CatalogVersion]:
     """Every submitted version of the catalog entry with its diff to the one before."""
     return [
@@ -143,7 +143,7 @@ def catalog_versions(
 
 @router.get("/registrations/{code}", response_model=schemas.Registration)
 def registration(
-    code: str, _: None = Depends(PUBLIC), session: Session = Depends(get_session)
+    code: str, _: None = Depends(PUBLIC), session: Session = SESSION
 ) -> schemas.Registration:
     """Public lookup of a unified registration code 登记编码 (CAT-6)."""
     return resource_service.registration(session, code)
@@ -152,7 +152,7 @@ def registration(
 # --- data: versions, uploads, pulls, jobs -------------------------------------------------------
 @router.get("/resources/{resource_id}/versions", response_model=list[schemas.DatasetVersion])
 def dataset_versions(
-    resource_id: str, subject: Subject = Depends(READ), session: Session = Depends(get_session)
+    resource_id: str, subject: Subject = Depends(READ), session: Session = SESSION
 ) -> list[schemas.DatasetVersion]:
     """Immutable dataset versions, newest first (provider and data authority only)."""
     return [
@@ -163,7 +163,7 @@ def dataset_versions(
 
 @router.get("/dataset-versions/{version_id}", response_model=schemas.DatasetVersionDetail)
 def dataset_version(
-    version_id: str, subject: Subject = Depends(READ), session: Session = Depends(get_session)
+    version_id: str, subject: Subject = Depends(READ), session: Session = SESSION
 ) -> schemas.DatasetVersionDetail:
     """A version with its profile: row count, nulls, distinct estimate, min/max, sample."""
     return schemas.DatasetVersionDetail.model_validate(
@@ -182,7 +182,7 @@ def upload_version(
     sheet: str | None = Form(default=None),
     wait: bool = Query(default=False, description="Ingest before answering (small files)"),
     subject: Subject = Depends(EDIT),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.Job:
     """Upload a file as a new version. The ingest runs as a job; poll ``/jobs/{id}``."""
 
@@ -202,7 +202,7 @@ def open_upload(
     resource_id: str,
     data: schemas.UploadCreate,
     subject: Subject = Depends(EDIT),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.Upload:
     """Start a chunked, resumable upload of a large file."""
     return schemas.Upload.model_validate(
@@ -212,7 +212,7 @@ def open_upload(
 
 @router.get("/uploads/{upload_id}", response_model=schemas.Upload)
 def get_upload(
-    upload_id: str, subject: Subject = Depends(EDIT), session: Session = Depends(get_session)
+    upload_id: str, subject: Subject = Depends(EDIT), session: Session = SESSION
 ) -> schemas.Upload:
     """How many bytes have arrived: resume from ``received``."""
     return schemas.Upload.model_validate(dataset_service.upload(session, subject, upload_id))
@@ -224,7 +224,7 @@ async def put_chunk(
     request: Request,
     offset: int = Query(ge=0),
     subject: Subject = Depends(EDIT),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.Upload:
     """Append the request body at ``offset`` (409 with the expected offset otherwise)."""
     chunk = await request.body()
@@ -238,7 +238,7 @@ def complete_upload(
     upload_id: str,
     wait: bool = Query(default=False),
     subject: Subject = Depends(EDIT),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.Job:
     """All bytes are in: ingest them as a new version."""
     job = dataset_service.complete_upload(session, subject, upload_id)
@@ -251,7 +251,7 @@ def request_pull(
     data: schemas.PullCreate,
     wait: bool = Query(default=False),
     subject: Subject = Depends(EDIT),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> dict[str, Any]:
     """Pull from a database (SQLAlchemy URL + table or query) or an HTTP CSV/JSON endpoint, now
     or on a cron schedule."""
@@ -264,7 +264,7 @@ def request_pull(
 
 @router.get("/jobs/{job_id}", response_model=schemas.Job)
 def get_job(
-    job_id: str, subject: Subject = Depends(READ), session: Session = Depends(get_session)
+    job_id: str, subject: Subject = Depends(READ), session: Session = SESSION
 ) -> schemas.Job:
     """An ingest job's status and progress."""
     return schemas.Job.model_validate(dataset_service.job(session, subject, job_id))
@@ -276,7 +276,7 @@ def list_jobs(
     limit: int = Query(default=20, ge=1, le=MAX_LIMIT),
     offset: int = Query(default=0, ge=0),
     subject: Subject = Depends(READ),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Page[schemas.Job]:
     items, total = dataset_service.jobs(session, subject, resource_id, limit, offset)
     return page_of(schemas.Job, items, total, limit, offset)
@@ -287,7 +287,7 @@ def retry_job(
     job_id: str,
     wait: bool = Query(default=False),
     subject: Subject = Depends(EDIT),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.Job:
     """Run a failed ingest again."""
     job = dataset_service.retry(session, subject, job_id)
@@ -299,7 +299,7 @@ def retry_job(
 def census_counts(
     org_id: str | None = None,
     subject: Subject = Depends(READ),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> dict[str, Any]:
     """Resource counts by status and attribute, for one unit or the whole city."""
     return census.counts(session, subject, org_id)
@@ -310,7 +310,7 @@ def census_export(
     format: str = Query(default="csv", pattern="^(csv|xlsx)$"),
     org_id: str | None = None,
     subject: Subject = Depends(READ),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Response:
     """The resource ledger 资源台账 as CSV or Excel."""
     body, media, name = census.export(session, subject, org_id, format)
@@ -323,7 +323,7 @@ def census_export(
 def acceptance(
     system: str = Query(min_length=1, max_length=200),
     subject: Subject = Depends(READ),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.Acceptance:
     """Project acceptance check: are an information system's resources catalogued, ingested
     and registered?"""
@@ -335,7 +335,7 @@ def acceptance(
 def post_demand(
     data: schemas.DemandCreate,
     subject: Subject = Depends(require(scope="catalog:write")),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.Demand:
     """Post a data demand: what is wanted, for which scenario, which fields."""
     return schemas.Demand.model_validate(demand_service.post(session, subject, data))
@@ -347,7 +347,7 @@ def list_demands(
     limit: int = Query(default=20, ge=1, le=MAX_LIMIT),
     offset: int = Query(default=0, ge=0),
     subject: Subject = Depends(READ),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Page[schemas.Demand]:
     items, total = demand_service.list(session, subject, status, limit, offset)
     return page_of(schemas.Demand, items, total, limit, offset)
@@ -355,7 +355,7 @@ def list_demands(
 
 @router.get("/demands/{demand_id}", response_model=schemas.Demand)
 def get_demand(
-    demand_id: str, subject: Subject = Depends(READ), session: Session = Depends(get_session)
+    demand_id: str, subject: Subject = Depends(READ), session: Session = SESSION
 ) -> schemas.Demand:
     return schemas.Demand.model_validate(demand_service.get(session, subject, demand_id))
 
@@ -365,7 +365,7 @@ def answer_demand(
     demand_id: str,
     data: schemas.DemandAnswerCreate,
     subject: Subject = Depends(EDIT),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.Demand:
     """A provider answers: link one of its resources, or decline with a reason."""
     return schemas.Demand.model_validate(demand_service.answer(session, subject, demand_id, data))
@@ -375,7 +375,7 @@ def answer_demand(
 def close_demand(
     demand_id: str,
     subject: Subject = Depends(require(scope="catalog:write")),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.Demand:
     """The requesting unit (or the data authority) closes its demand."""
     return schemas.Demand.model_validate(demand_service.close(session, subject, demand_id))

@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
-from yaosu.api.deps import get_session
+from yaosu.api.deps import SESSION
 from yaosu.catalog.schemas import Reason
 from yaosu.classification import schemas
 from yaosu.classification.masking import KAnonymityReport
@@ -50,7 +50,7 @@ def vocabulary(subject: Subject = Depends(READ)) -> schemas.Vocabulary:
 
 @router.get("/dataset-versions/{version_id}/classification", response_model=schemas.Classification)
 def get_classification(
-    version_id: str, subject: Subject = Depends(READ), session: Session = Depends(get_session)
+    version_id: str, subject: Subject = Depends(READ), session: Session = SESSION
 ) -> schemas.Classification:
     """Each field's detected type, confidence and class, and the proposed and reviewed grade."""
     return _c(classification_service.get(session, subject, version_id))
@@ -60,7 +60,7 @@ def get_classification(
     "/dataset-versions/{version_id}/classification/rerun", response_model=schemas.Classification
 )
 def rerun_classification(
-    version_id: str, subject: Subject = Depends(EDIT), session: Session = Depends(get_session)
+    version_id: str, subject: Subject = Depends(EDIT), session: Session = SESSION
 ) -> schemas.Classification:
     """Classify the version again (after the rule table or the catalog changed)."""
     return _c(classification_service.classify(session, subject, version_id))
@@ -73,7 +73,7 @@ def review_field(
     version_id: str,
     data: schemas.FieldReview,
     subject: Subject = Depends(EDIT),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.Classification:
     """Accept or correct a field's type and class; a correction needs a reason."""
     return _c(classification_service.review_field(session, subject, version_id, data))
@@ -86,7 +86,7 @@ def review_grade(
     version_id: str,
     data: schemas.GradeReview,
     subject: Subject = Depends(GRADE),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.Classification:
     """Accept the proposed grade or set another with a reason."""
     return _c(classification_service.review_grade(session, subject, version_id, data))
@@ -97,7 +97,7 @@ def masked_export(
     version_id: str,
     data: schemas.MaskedExportRequest,
     subject: Subject = Depends(READ),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> FileResponse:
     """Download a de-identified copy of a version under a saved policy, inline rules, or the
     ``default`` policy derived from its classification. The SHA-256 of the file is in the
@@ -117,7 +117,7 @@ def k_anonymity(
     version_id: str,
     data: schemas.KAnonymityRequest,
     subject: Subject = Depends(READ),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> KAnonymityReport:
     """Smallest equivalence class and share of records below k for chosen quasi-identifiers,
     before and after an optional generalization plan."""
@@ -131,7 +131,7 @@ def list_entries(
     limit: int = Query(default=50, ge=1, le=MAX_LIMIT),
     offset: int = Query(default=0, ge=0),
     subject: Subject = Depends(CATALOG_READ),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Page[schemas.ImportantEntry]:
     """The important-data catalog 重要数据目录."""
     rows, total = important_data_service.listing(session, subject, status, limit, offset)
@@ -142,7 +142,7 @@ def list_entries(
 def add_entry(
     data: schemas.ImportantEntryCreate,
     subject: Subject = Depends(AUTHORITY),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.ImportantEntry:
     """Add an entry (data authority)."""
     return schemas.ImportantEntry.model_validate(
@@ -152,7 +152,7 @@ def add_entry(
 
 @router.get("/important-data/{entry_id}", response_model=schemas.ImportantEntry)
 def get_entry(
-    entry_id: str, subject: Subject = Depends(CATALOG_READ), session: Session = Depends(get_session)
+    entry_id: str, subject: Subject = Depends(CATALOG_READ), session: Session = SESSION
 ) -> schemas.ImportantEntry:
     return schemas.ImportantEntry.model_validate(
         important_data_service.get(session, subject, entry_id)
@@ -164,7 +164,7 @@ def update_entry(
     entry_id: str,
     data: schemas.ImportantEntryUpdate,
     subject: Subject = Depends(AUTHORITY),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.ImportantEntry:
     return schemas.ImportantEntry.model_validate(
         important_data_service.update(session, subject, entry_id, data)
@@ -176,7 +176,7 @@ def retire_entry(
     entry_id: str,
     body: Reason,
     subject: Subject = Depends(AUTHORITY),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.ImportantEntry:
     return schemas.ImportantEntry.model_validate(
         important_data_service.retire(session, subject, entry_id, body.reason)
@@ -186,7 +186,7 @@ def retire_entry(
 # --- masking policies -----------------------------------------------------------------------
 @router.get("/masking-policies", response_model=list[schemas.MaskingPolicy])
 def list_policies(
-    subject: Subject = Depends(READ), session: Session = Depends(get_session)
+    subject: Subject = Depends(READ), session: Session = SESSION
 ) -> list[schemas.MaskingPolicy]:
     """The caller's organization's saved masking policies 脱敏策略."""
     return [
@@ -198,7 +198,7 @@ def list_policies(
 def create_policy(
     data: schemas.MaskingPolicyCreate,
     subject: Subject = Depends(EDIT),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.MaskingPolicy:
     """Save a named policy for the caller's organization (checked before it is stored)."""
     return schemas.MaskingPolicy.model_validate(masking_service.create(session, subject, data))

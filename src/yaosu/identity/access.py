@@ -15,7 +15,7 @@ from fastapi.security import OAuth2PasswordBearer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
-from yaosu.api.deps import SAFE_METHODS, get_session
+from yaosu.api.deps import SAFE_METHODS, SESSION
 from yaosu.config import get_settings
 from yaosu.identity.service import token_service
 from yaosu.identity.subject import Subject
@@ -60,7 +60,7 @@ class Access:
         self,
         request: Request,
         token: str | None = Depends(bearer),
-        session: Session = Depends(get_session),
+        session: Session = SESSION,
     ) -> Subject | None:
         if self.public:
             # Public endpoints need no identity; a stale cookie must not break them.

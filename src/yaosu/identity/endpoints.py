@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Query, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy.orm import Session
 
-from yaosu.api.deps import get_session
+from yaosu.api.deps import SESSION
 from yaosu.config import get_settings
 from yaosu.identity import schemas
 from yaosu.identity.access import (
@@ -40,7 +40,7 @@ REVIEWERS = ("platform_admin", "reviewer")
 def login_token(
     form: OAuth2PasswordRequestForm = Depends(),
     _: None = Depends(PUBLIC),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.AccessToken:
     """OAuth2 password flow: exchange a username and password for a bearer token."""
     _token, secret = auth_service.login(session, form.username, form.password, form.scopes or None)
@@ -53,7 +53,7 @@ def login_session(
     username: str = Form(),
     password: str = Form(),
     _: None = Depends(PUBLIC),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> None:
     """Sign in for the web UI: sets a signed, HTTP-only session cookie and a CSRF cookie."""
     _token, secret = auth_service.login(session, username, password, None, kind="session")
@@ -64,7 +64,7 @@ def login_session(
 def logout_session(
     response: Response,
     subject: Subject = Depends(require(inactive_ok=ANY_STATE)),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> None:
     """Sign out: revokes the session and clears the cookies."""
     token_service.end_session(session, subject)
@@ -74,7 +74,7 @@ def logout_session(
 @router.get("/auth/me", response_model=schemas.Me, tags=["auth"])
 def me(
     subject: Subject = Depends(require(inactive_ok=ANY_STATE)),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> dict[str, Any]:
     """The signed-in user, their organization, roles and the scopes of this token."""
     user = user_service.get(session, subject, subject.user_id or "")
@@ -92,7 +92,7 @@ def list_orgs(
     limit: int = Query(default=50, ge=1, le=MAX_LIMIT),
     offset: int = Query(default=0, ge=0),
     subject: Subject = Depends(require(scope="identity:read")),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Page[schemas.Org]:
     """The organization directory, filterable by kind, parent and status; paginated."""
     items, total = org_service.list(
@@ -112,7 +112,7 @@ def list_orgs(
 def create_org(
     data: schemas.OrgCreate,
     subject: Subject = Depends(require(*ADMINS, scope="identity:write")),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.Org:
     """Register an organization (platform admins). It gets a DID and an Ed25519 key pair."""
     return schemas.Org.model_validate(org_service.create(session, subject, data))
@@ -122,7 +122,7 @@ def create_org(
 def get_org(
     org_id: str,
     subject: Subject = Depends(require(scope="identity:read")),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.Org:
     return schemas.Org.model_validate(org_service.get(session, subject, org_id))
 
@@ -132,7 +132,7 @@ def _status_endpoint(target: str, doc: str) -> Any:
         org_id: str,
         body: schemas.StatusChange,
         subject: Subject = Depends(require(*REVIEWERS, scope="identity:write")),
-        session: Session = Depends(get_session),
+        session: Session = SESSION,
     ) -> schemas.Org:
         return schemas.Org.model_validate(
             org_service.change_status(session, subject, org_id, target, body.reason)
@@ -161,7 +161,7 @@ for _verb, _target, _doc in (
 def did_document(
     org_id: str,
     _: None = Depends(PUBLIC),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> dict[str, Any]:
     """The organization's DID document (did:web), with its Ed25519 verification keys."""
     return org_service.did_document(session, org_id)
@@ -174,7 +174,7 @@ def list_users(
     limit: int = Query(default=50, ge=1, le=MAX_LIMIT),
     offset: int = Query(default=0, ge=0),
     subject: Subject = Depends(require(scope="identity:read")),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Page[schemas.User]:
     """Users the caller may see: all (admins, reviewers, auditors), their unit's (CDO, data
     officers), or only themselves."""
@@ -186,7 +186,7 @@ def list_users(
 def create_user(
     data: schemas.UserCreate,
     subject: Subject = Depends(require("platform_admin", "cdo", scope="identity:write")),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.User:
     """Add a user (platform admins anywhere; a chief data officer in their own unit)."""
     return schemas.User.model_validate(user_service.create(session, subject, data))
@@ -196,7 +196,7 @@ def create_user(
 def get_user(
     user_id: str,
     subject: Subject = Depends(require(scope="identity:read")),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.User:
     return schemas.User.model_validate(user_service.get(session, subject, user_id))
 
@@ -205,7 +205,7 @@ def get_user(
 def deactivate_user(
     user_id: str,
     subject: Subject = Depends(require("platform_admin", "cdo", scope="identity:write")),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.User:
     """Disable a user and revoke all their tokens."""
     return schemas.User.model_validate(user_service.deactivate(session, subject, user_id))
@@ -217,7 +217,7 @@ def list_tokens(
     limit: int = Query(default=50, ge=1, le=MAX_LIMIT),
     offset: int = Query(default=0, ge=0),
     subject: Subject = Depends(require(scope="identity:read")),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Page[schemas.Token]:
     """Your API tokens (platform admins see all). Secrets are never shown again."""
     items, total = token_service.list(session, subject, limit, offset)
@@ -228,7 +228,7 @@ def list_tokens(
 def create_token(
     data: schemas.TokenCreate,
     subject: Subject = Depends(require(scope="identity:write")),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.TokenCreated:
     """Create an API token with chosen scopes and expiry; the secret is shown only once."""
     token, secret = token_service.create(session, subject, data)
@@ -239,7 +239,7 @@ def create_token(
 def revoke_token(
     token_id: str,
     subject: Subject = Depends(require(scope="identity:write")),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.Token:
     """Revoke an API token with immediate effect."""
     return schemas.Token.model_validate(token_service.revoke(session, subject, token_id))
@@ -250,7 +250,7 @@ def revoke_token(
 def apply_for_admission(
     data: schemas.AdmissionCreate,
     _: None = Depends(PUBLIC),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.Admission:
     """An operator or service provider applies; its contact account can sign in and follow the
     application but can do nothing else until a reviewer approves."""
@@ -263,7 +263,7 @@ def list_admissions(
     limit: int = Query(default=50, ge=1, le=MAX_LIMIT),
     offset: int = Query(default=0, ge=0),
     subject: Subject = Depends(require(scope="identity:read", inactive_ok=APPLICANTS)),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Page[schemas.Admission]:
     """Applications: all for reviewers, admins and auditors; your own organization's otherwise."""
     items, total = admission_service.list(
@@ -276,7 +276,7 @@ def list_admissions(
 def get_admission(
     admission_id: str,
     subject: Subject = Depends(require(scope="identity:read", inactive_ok=APPLICANTS)),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.Admission:
     return schemas.Admission.model_validate(admission_service.get(session, subject, admission_id))
 
@@ -288,7 +288,7 @@ def approve_admission(
     admission_id: str,
     body: schemas.Decision,
     subject: Subject = Depends(require(*REVIEWERS, scope="identity:write")),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.Admission:
     """Approve: the organization becomes active."""
     return schemas.Admission.model_validate(
@@ -303,7 +303,7 @@ def reject_admission(
     admission_id: str,
     body: schemas.Decision,
     subject: Subject = Depends(require(*REVIEWERS, scope="identity:write")),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.Admission:
     """Reject with a reason: the organization stays out."""
     return schemas.Admission.model_validate(

@@ -11,7 +11,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from yaosu.api.deps import get_session
+from yaosu.api.deps import SESSION
 from yaosu.identity.access import PUBLIC, require
 from yaosu.identity.subject import Subject
 from yaosu.kit.pagination import MAX_LIMIT, Page
@@ -50,7 +50,7 @@ def _b64(data: bytes) -> str:
 
 
 @router.get("/checkpoint", response_class=PlainTextResponse)
-def checkpoint(_: None = Depends(PUBLIC), session: Session = Depends(get_session)) -> Response:
+def checkpoint(_: None = Depends(PUBLIC), session: Session = SESSION) -> Response:
     """The latest signed checkpoint (C2SP tlog-checkpoint signed note)."""
     cp = ledger_service.latest_checkpoint(session)
     return PlainTextResponse(cp.note, headers={"Cache-Control": "public, max-age=5"})
@@ -59,14 +59,14 @@ def checkpoint(_: None = Depends(PUBLIC), session: Session = Depends(get_session
 @router.post("/checkpoint", response_class=PlainTextResponse)
 def issue_checkpoint(
     _: Subject = Depends(require("platform_admin", "auditor", scope="ledger:write")),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Response:
     """Issue a checkpoint now (they are also issued on a schedule while the node serves)."""
     return PlainTextResponse(ledger_service.checkpoint(session).note)
 
 
 @router.get("/key", response_class=PlainTextResponse)
-def key(_: None = Depends(PUBLIC), session: Session = Depends(get_session)) -> Response:
+def key(_: None = Depends(PUBLIC), session: Session = SESSION) -> Response:
     """The note verifier key: ``<name>+<hex key id>+<base64(0x01 ‖ Ed25519 public key)>``."""
     return PlainTextResponse(
         ledger_service.verifier_key(session) + "\n",
@@ -75,9 +75,7 @@ def key(_: None = Depends(PUBLIC), session: Session = Depends(get_session)) -> R
 
 
 @router.get("/entries/{index}")
-def entry(
-    index: int, _: None = Depends(PUBLIC), session: Session = Depends(get_session)
-) -> Response:
+def entry(index: int, _: None = Depends(PUBLIC), session: Session = SESSION) -> Response:
     """The exact entry bytes that were hashed into the leaf (canonical JSON)."""
     found = ledger_service.entry(session, index)
     return Response(
@@ -90,7 +88,7 @@ def inclusion(
     index: int = Query(ge=0),
     size: int = Query(ge=1),
     _: None = Depends(PUBLIC),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Response:
     """Inclusion proof of entry ``index`` in the tree of ``size`` entries (RFC 9162 §2.1.3)."""
     proof = ledger_service.inclusion_proof(session, index, size)
@@ -108,7 +106,7 @@ def consistency(
     from_: int = Query(alias="from", ge=0),
     to: int = Query(ge=1),
     _: None = Depends(PUBLIC),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Response:
     """Consistency proof between tree sizes ``from`` and ``to`` (RFC 9162 §2.1.4)."""
     proof = ledger_service.consistency_proof(session, from_, to)
@@ -126,7 +124,7 @@ def trail(
     limit: int = Query(default=50, ge=1, le=MAX_LIMIT),
     offset: int = Query(default=0, ge=0),
     _: Subject = Depends(require(scope="ledger:read")),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Page[TrailEntry]:
     """Every ledger entry naming this subject (a resource, grant, request, user…), in order."""
     rows, total = ledger_service.trail(session, subject_id, limit, offset)

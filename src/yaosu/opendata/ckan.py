@@ -36,7 +36,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 import yaosu
-from yaosu.api.deps import SAFE_METHODS, get_session
+from yaosu.api.deps import SAFE_METHODS, SESSION
 from yaosu.catalog import rules as catalog_rules
 from yaosu.classification import masking
 from yaosu.classification import rules as classification_rules
@@ -1257,7 +1257,7 @@ def ckan_action(
     request: Request,
     params: dict[str, Any] | CkanError = Depends(payload),
     subject: Subject | None = Depends(PUBLIC),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> JSONResponse:
     """CKAN Action API: ``package_search``, ``package_show``, ``package_list``,
     ``resource_show``, ``organization_list``, ``organization_show``, ``group_list``,

@@ -22,7 +22,7 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS, XSD
 from rdflib.term import Node
 from sqlalchemy.orm import Session
 
-from yaosu.api.deps import get_session
+from yaosu.api.deps import SESSION
 from yaosu.catalog.rules import BASE_LIBRARIES
 from yaosu.config import get_settings
 from yaosu.identity.subject import Subject
@@ -101,7 +101,7 @@ def catalog_turtle(
     page: int = Query(default=1, ge=1),
     per_page: int = Query(default=PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
     _: Subject | None = Depends(rated),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Response:
     """The open catalog as DCAT-AP 3 Turtle, one page of datasets at a time (Hydra links)."""
     return _render(_catalog(session, _base(request), "ttl", page, per_page), "ttl")
@@ -113,7 +113,7 @@ def catalog_jsonld(
     page: int = Query(default=1, ge=1),
     per_page: int = Query(default=PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
     _: Subject | None = Depends(rated),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Response:
     """The open catalog as DCAT-AP 3 JSON-LD, one page of datasets at a time (Hydra links)."""
     return _render(_catalog(session, _base(request), "jsonld", page, per_page), "jsonld")
@@ -124,7 +124,7 @@ def dataset_turtle(
     resource_id: str,
     request: Request,
     _: Subject | None = Depends(rated),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Response:
     """One open dataset as DCAT-AP 3 Turtle, by id, resource code (``10101001-000001``) or
     registration code; downloadable datasets list all their formats with SHA-256."""
@@ -136,7 +136,7 @@ def dataset_jsonld(
     resource_id: str,
     request: Request,
     _: Subject | None = Depends(rated),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Response:
     """One open dataset as DCAT-AP 3 JSON-LD (see the Turtle form)."""
     return _render(_dataset_document(request, session, resource_id), "jsonld")

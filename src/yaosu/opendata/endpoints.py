@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
-from yaosu.api.deps import get_session
+from yaosu.api.deps import SESSION
 from yaosu.catalog.repository import FACETS
 from yaosu.identity import schemas as identity_schemas
 from yaosu.identity.access import PUBLIC, require
@@ -55,7 +55,7 @@ def search_datasets(
     limit: int = Query(default=20, ge=1, le=MAX_LIMIT),
     offset: int = Query(default=0, ge=0),
     _: Subject | None = Depends(rated),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.OpenSearch:
     """Search open datasets (无条件开放 and 有条件开放) with facets; filter with
     ``?provider_id=…&base_library=…&open_attribute=…&grade=…&format=…&update_cycle=…``."""
@@ -75,7 +75,7 @@ def preview(
     ident: str,
     limit: int = Query(default=20, ge=1, le=100),
     _: Subject | None = Depends(rated),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.Preview:
     """The first rows of an open dataset, de-identified as in its downloads."""
     return open_catalog.preview(session, open_catalog.get(session, ident), limit)
@@ -86,7 +86,7 @@ def distributions(
     ident: str,
     request: Request,
     _: Subject | None = Depends(rated),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> list[schemas.Distribution]:
     """The open files of a dataset in every format, each with its SHA-256 (written on first
     use and recorded in the ledger)."""
@@ -105,7 +105,7 @@ def download(
     fmt: str,
     request: Request,
     _: Subject | None = Depends(rated),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> FileResponse:
     """Download an open dataset as csv, json or parquet. ``X-Content-SHA256`` carries the
     file's hash, as recorded in the ledger; datasets that are not open are 403."""
@@ -123,7 +123,7 @@ def download(
 
 @router.get("/datasets/{ident:path}", response_model=schemas.OpenDataset)
 def get_dataset(
-    ident: str, _: Subject | None = Depends(rated), session: Session = Depends(get_session)
+    ident: str, _: Subject | None = Depends(rated), session: Session = SESSION
 ) -> schemas.OpenDataset:
     """An open dataset by id, resource code or registration code: metadata, fields with their
     Chinese labels and masking, grade, update cycle, registration code."""
@@ -131,16 +131,14 @@ def get_dataset(
 
 
 @router.get("/figures", response_model=schemas.Figures)
-def figures(
-    _: Subject | None = Depends(rated), session: Session = Depends(get_session)
-) -> schemas.Figures:
+def figures(_: Subject | None = Depends(rated), session: Session = SESSION) -> schemas.Figures:
     """The portal's headline figures."""
     return open_catalog.figures(session)
 
 
 @router.get("/organizations")
 def organizations(
-    _: Subject | None = Depends(rated), session: Session = Depends(get_session)
+    _: Subject | None = Depends(rated), session: Session = SESSION
 ) -> list[dict[str, Any]]:
     """Units with open datasets, and how many each."""
     return [
@@ -154,7 +152,7 @@ def organizations(
 def apply(
     data: schemas.ApplicationCreate,
     subject: Subject = Depends(APPLY),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> sharing_schemas.ShareRequest:
     """Apply for a 有条件开放 dataset (OPN-2), as an enterprise, a developer or an institution
     (research route). The provider, then the data authority, review it as a share request on
@@ -167,7 +165,7 @@ def my_applications(
     limit: int = Query(default=20, ge=1, le=MAX_LIMIT),
     offset: int = Query(default=0, ge=0),
     subject: Subject = Depends(APPLICATIONS),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Page[sharing_schemas.ShareRequest]:
     """The caller's unit's applications, newest first."""
     rows, total = application_service.mine(session, subject, limit, offset)
@@ -181,7 +179,7 @@ def my_applications(
 def post_demand(
     data: schemas.DemandCreate,
     subject: Subject | None = Depends(rated),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Any:
     """Ask for a dataset 问需于民 (OPN-3); no account needed. The contact is never shown."""
     return demand_service.post(session, subject, data)
@@ -193,7 +191,7 @@ def list_demands(
     limit: int = Query(default=20, ge=1, le=MAX_LIMIT),
     offset: int = Query(default=0, ge=0),
     _: Subject | None = Depends(rated),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Page[schemas.PublicDemand]:
     rows, total = demand_service.list(session, status, limit, offset)
     return Page[schemas.PublicDemand](
@@ -206,7 +204,7 @@ def list_demands(
 
 @router.get("/demands/{demand_id}", response_model=schemas.PublicDemand)
 def get_demand(
-    demand_id: str, _: Subject | None = Depends(rated), session: Session = Depends(get_session)
+    demand_id: str, _: Subject | None = Depends(rated), session: Session = SESSION
 ) -> Any:
     return demand_service.get(session, demand_id)
 
@@ -216,7 +214,7 @@ def answer_demand(
     demand_id: str,
     data: schemas.DemandAnswer,
     subject: Subject = Depends(ANSWER),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Any:
     """Answer a public demand: link an open dataset, or decline with the reason."""
     return demand_service.answer(session, subject, demand_id, data)
@@ -227,7 +225,7 @@ def answer_demand(
 def submit_reuse(
     data: schemas.ReuseCreate,
     subject: Subject | None = Depends(rated),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Any:
     """Submit an app, paper or visualization built on open data; shown once reviewed."""
     return reuse_service.submit(session, subject, data)
@@ -240,7 +238,7 @@ def list_reuses(
     limit: int = Query(default=20, ge=1, le=MAX_LIMIT),
     offset: int = Query(default=0, ge=0),
     subject: Subject | None = Depends(rated),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Page[schemas.Reuse]:
     rows, total = reuse_service.list(session, subject, status, limit, offset, resource_id)
     return Page[schemas.Reuse](
@@ -256,7 +254,7 @@ def decide_reuse(
     reuse_id: str,
     data: schemas.ReuseDecision,
     subject: Subject = Depends(REVIEW),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Any:
     return reuse_service.decide(session, subject, reuse_id, data)
 
@@ -266,7 +264,7 @@ def decide_reuse(
 def register_developer(
     data: schemas.DeveloperCreate,
     _: Subject | None = Depends(rated),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Any:
     """Register a developer account 开发者账号; then sign in and create API keys
     (``POST /api/v1/tokens``) for higher rate limits, or apply for conditional data."""

@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, HttpUrl
 from sqlalchemy.orm import Session
 
-from yaosu.api.deps import get_session
+from yaosu.api.deps import SESSION
 from yaosu.catalog.schemas import Reason
 from yaosu.identity.access import require
 from yaosu.identity.subject import Subject
@@ -40,7 +40,7 @@ AUTHORITY = require("reviewer", "platform_admin", scope="sharing:write")
 def submit_request(
     data: schemas.ShareRequestCreate,
     subject: Subject = Depends(WRITE),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.ShareRequest:
     """File a share request 共享申请. General-grade, unconditionally shared resources are
     approved at once for government units; 不予共享, core and important data are refused with the
@@ -58,7 +58,7 @@ def list_requests(
     limit: int = Query(default=20, ge=1, le=MAX_LIMIT),
     offset: int = Query(default=0, ge=0),
     subject: Subject = Depends(READ),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Page[schemas.ShareRequest]:
     """Requests made by or to the caller's unit (all, for the data authority), including
     conditional-open applications; overdue ones are flagged."""
@@ -72,7 +72,7 @@ def list_requests(
 
 @router.get("/share-requests/{request_id}", response_model=schemas.ShareRequest)
 def get_request(
-    request_id: str, subject: Subject = Depends(READ), session: Session = Depends(get_session)
+    request_id: str, subject: Subject = Depends(READ), session: Session = SESSION
 ) -> schemas.ShareRequest:
     return request_view(request_service.get(session, subject, request_id))
 
@@ -82,7 +82,7 @@ def decide_request(
     request_id: str,
     data: schemas.Decision,
     subject: Subject = Depends(WRITE),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.ShareRequest:
     """Approve (optionally narrowing fields, masking, term, rows, quotas) or refuse with a
     reason — the provider first, then the data authority."""
@@ -91,7 +91,7 @@ def decide_request(
 
 @router.post("/share-requests/{request_id}/withdraw", response_model=schemas.ShareRequest)
 def withdraw_request(
-    request_id: str, subject: Subject = Depends(WRITE), session: Session = Depends(get_session)
+    request_id: str, subject: Subject = Depends(WRITE), session: Session = SESSION
 ) -> schemas.ShareRequest:
     return request_view(request_service.withdraw(session, subject, request_id))
 
@@ -113,7 +113,7 @@ def list_grants(
     limit: int = Query(default=20, ge=1, le=MAX_LIMIT),
     offset: int = Query(default=0, ge=0),
     subject: Subject = Depends(READ),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Page[schemas.Grant]:
     rows, total = grant_service.list(
         session, subject, role=role, status=status, limit=limit, offset=offset
@@ -128,7 +128,7 @@ def list_grants(
 
 @router.get("/grants/{grant_id}", response_model=schemas.GrantDetail)
 def get_grant(
-    grant_id: str, subject: Subject = Depends(READ), session: Session = Depends(get_session)
+    grant_id: str, subject: Subject = Depends(READ), session: Session = SESSION
 ) -> schemas.GrantDetail:
     """A grant with its ODRL policy and the policy in plain language."""
     grant = grant_service.get(session, subject, grant_id)
@@ -140,7 +140,7 @@ def _change(target: str) -> Any:
         grant_id: str,
         body: Reason,
         subject: Subject = Depends(WRITE),
-        session: Session = Depends(get_session),
+        session: Session = SESSION,
     ) -> schemas.GrantDetail:
         return _detail(grant_service.change(session, subject, grant_id, target, body.reason))
 
@@ -175,7 +175,7 @@ def grant_usage(
     grant_id: str,
     days: int = Query(default=30, ge=1, le=366),
     subject: Subject = Depends(READ),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.Usage:
     """Calls, rows, bytes and refusals by reason per day (exact counters)."""
     return grant_service.usage(session, subject, grant_id, days)
@@ -190,7 +190,7 @@ def subscribe(
     grant_id: str,
     body: SubscribeBody,
     subject: Subject = Depends(WRITE),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.Subscribed:
     """Subscribe to new versions; the secret for checking ``X-Yaosu-Signature`` is shown once."""
     sub, secret = subscription_service.subscribe(session, subject, grant_id, str(body.url))
@@ -202,7 +202,7 @@ def subscribe(
 def responsibilities(
     org_id: str | None = Query(default=None, description="A unit (default: the caller's)"),
     subject: Subject = Depends(READ),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.ResponsibilityList:
     """A unit's sharing responsibility list 共享责任清单 with overdue items and requests."""
     return responsibility_service.listing(session, subject, org_id)
@@ -212,7 +212,7 @@ def responsibilities(
 def add_responsibility(
     data: schemas.ResponsibilityCreate,
     subject: Subject = Depends(AUTHORITY),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.ResponsibilityItem:
     return schemas.ResponsibilityItem.model_validate(
         responsibility_service.add(session, subject, data)
@@ -228,7 +228,7 @@ def link_responsibility(
     item_id: str,
     body: LinkBody,
     subject: Subject = Depends(WRITE),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> schemas.ResponsibilityItem:
     """Link the published resource that fulfils an item."""
     return schemas.ResponsibilityItem.model_validate(
@@ -299,7 +299,7 @@ def service_rows(
     purpose: str | None = Query(default=None),
     format: str | None = Query(default=None, description="json, csv or arrow (or use Accept)"),
     subject: Subject = Depends(CALL),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> StreamingResponse:
     """Rows of the granted resource — within the grant's fields, masking and row filter —
     with filters (``column=op.value``, e.g. ``district_code=in.370602,370613``), sort and cursor
@@ -337,7 +337,7 @@ def service_export(
     purpose: str | None = Query(default=None),
     format: str = Query(default="csv", description="csv, json or arrow"),
     subject: Subject = Depends(CALL),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> StreamingResponse:
     """The whole granted view as one file, under a grant whose delivery mode is file export
     (文件导出); metered and logged like any call."""
@@ -373,7 +373,7 @@ def service_lookup(
     fields: str | None = Query(default=None),
     purpose: str | None = Query(default=None),
     subject: Subject = Depends(CALL),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> dict[str, Any]:
     """One entity by key; 404 when there is none (the call is still metered)."""
     found = data_service.lookup(
@@ -393,7 +393,7 @@ def service_lookup(
 
 @router.get("/services/{grant_id}/schema")
 def service_schema(
-    grant_id: str, subject: Subject = Depends(CALL), session: Session = Depends(get_session)
+    grant_id: str, subject: Subject = Depends(CALL), session: Session = SESSION
 ) -> dict[str, Any]:
     """The granted fields, their types after masking, the row filter and the version served."""
     return data_service.schema(session, subject, grant_id)

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from yaosu.api.deps import get_session
+from yaosu.api.deps import SESSION
 from yaosu.catalog.repository import FACETS
 from yaosu.identity.access import (
     clear_session_cookies,
@@ -46,7 +46,7 @@ _fragment, _validated, _safe_next = common.fragment, common.validated, common.sa
 def home(
     request: Request,
     subject: Subject | None = Depends(visitor),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     found = open_catalog.search(session, None, {}, 6, 0)
     featured = open_catalog.views(session, [open_catalog.get(session, r.id) for r in found.items])
@@ -64,7 +64,7 @@ def home(
 def datasets(
     request: Request,
     subject: Subject | None = Depends(visitor),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     q = (request.query_params.get("q") or "").strip()[:200] or None
     try:
@@ -127,7 +127,7 @@ def dataset_preview(
     ident: str,
     request: Request,
     subject: Subject | None = Depends(visitor),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     resource = open_catalog.get(session, ident)
     preview = open_catalog.preview(session, resource, 10)
@@ -139,7 +139,7 @@ def dataset_downloads(
     ident: str,
     request: Request,
     subject: Subject | None = Depends(visitor),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     resource = open_catalog.get(session, ident)
     sessions = request.app.state.sessions
@@ -152,7 +152,7 @@ def apply_form(
     ident: str,
     request: Request,
     subject: Subject | None = Depends(visitor),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     dataset = open_catalog.view(session, open_catalog.get(session, ident))
     return render(
@@ -180,7 +180,7 @@ def apply_submit(
     research_plan: str = Form(default=""),
     commitment: bool = Form(default=False),
     subject: Subject | None = Depends(posting),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     if subject is None:
         raise Unauthenticated("Sign in to apply.", "请先登录后再申请。")
@@ -209,7 +209,7 @@ def dataset_page(
     ident: str,
     request: Request,
     subject: Subject | None = Depends(visitor),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     resource = open_catalog.get(session, ident)
     dataset = open_catalog.view(session, resource)
@@ -231,7 +231,7 @@ def dataset_page(
 def organizations(
     request: Request,
     subject: Subject | None = Depends(visitor),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     return render(request, "orgs.html", subject, orgs=open_catalog.providers(session))
 
@@ -241,7 +241,7 @@ def organization(
     org_id: str,
     request: Request,
     subject: Subject | None = Depends(visitor),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     org = open_catalog.provider(session, org_id)
     rows, total = open_catalog.listed(session, 200, 0, org.id)
@@ -260,7 +260,7 @@ def registration(
     code: str,
     request: Request,
     subject: Subject | None = Depends(visitor),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     reg, resource = open_catalog.registration(session, code)
     return render(request, "registration.html", subject, reg=reg, resource=resource)
@@ -271,7 +271,7 @@ def registration(
 def demands(
     request: Request,
     subject: Subject | None = Depends(visitor),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     rows, total = demand_service.list(session, None, 50, 0)
     return render(request, "demands.html", subject, demands=rows, total=total)
@@ -286,7 +286,7 @@ def post_demand(
     requester_name: str = Form(default=""),
     contact: str = Form(default=""),
     subject: Subject | None = Depends(posting),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     data = _validated(
         schemas.DemandCreate,
@@ -306,7 +306,7 @@ def post_demand(
 def reuses(
     request: Request,
     subject: Subject | None = Depends(visitor),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     rows, total = reuse_service.list(session, None, "shown", 50, 0)
     return render(
@@ -324,7 +324,7 @@ def post_reuse(
     datasets: str = Form(default=""),
     author: str = Form(default=""),
     subject: Subject | None = Depends(posting),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     ids = [open_catalog.get(session, code).id for code in _split(datasets)]
     data = _validated(
@@ -360,7 +360,7 @@ def login(
     password: str = Form(default=""),
     next: str = Form(default="/workspace"),
     _: Subject | None = Depends(posting),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Response:
     """Sign in: the same signed session cookie and CSRF cookie as ``POST /auth/session``."""
     _token, secret = auth_service.login(session, username, password, None, kind="session")
@@ -373,7 +373,7 @@ def login(
 def logout(
     request: Request,
     subject: Subject | None = Depends(posting),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Response:
     if subject is not None:
         token_service.end_session(session, subject)
@@ -386,7 +386,7 @@ def logout(
 def developers(
     request: Request,
     subject: Subject | None = Depends(visitor),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     tokens = []
     if subject is not None:
@@ -403,7 +403,7 @@ def register_developer(
     email: str = Form(default=""),
     password: str = Form(default=""),
     subject: Subject | None = Depends(posting),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     data = _validated(
         schemas.DeveloperCreate,
@@ -424,7 +424,7 @@ def create_key(
     request: Request,
     name: str = Form(default="open-data"),
     subject: Subject | None = Depends(posting),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     """An API key for the open API: read scopes of the catalog, and the data service of the
     caller's grants (conditional data)."""

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from yaosu.api.deps import get_session
+from yaosu.api.deps import SESSION
 from yaosu.catalog.service import dataset_service, resource_service
 from yaosu.classification.service import classification_service
 from yaosu.identity.access import require
@@ -198,7 +198,7 @@ def dashboard_for(session: Session, subject: Subject) -> dict[str, Any]:
 def dashboard(
     request: Request,
     subject: Subject = Depends(SIGNED_IN),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     """Each role's landing page: what waits for it, overdue items, recent ingests."""
     return page(

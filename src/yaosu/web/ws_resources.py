@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from yaosu.api.deps import get_session
+from yaosu.api.deps import SESSION
 from yaosu.catalog import rules as catalog_rules
 from yaosu.catalog import schemas as catalog_schemas
 from yaosu.catalog.service import dataset_service, resource_service
@@ -175,7 +175,7 @@ def listing(session: Session, subject: Subject, params: Any) -> Listing:
 def resources(
     request: Request,
     subject: Subject = Depends(READ),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     """The unit's resources by status, those whose classification awaits review, or the city's
     published catalog; paginated. Data officers register new ones from here."""
@@ -381,7 +381,7 @@ def register_resource(
     contact_phone: str = Form(default=""),
     contact_email: str = Form(default=""),
     subject: Subject = Depends(EDIT),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Response:
     """Register the resource as a draft of the user's unit; then go to its page."""
     payload = metadata(
@@ -430,7 +430,7 @@ def edit_resource(
     resource_id: str,
     request: Request,
     subject: Subject = Depends(EDIT),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     """The catalog form filled with the resource's metadata (draft, returned or published)."""
     resource = resource_service.get(session, subject, resource_id)
@@ -473,7 +473,7 @@ def update_resource(
     contact_phone: str = Form(default=""),
     contact_email: str = Form(default=""),
     subject: Subject = Depends(EDIT),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Response:
     """Save the metadata; a published entry goes back to review as a new catalog version."""
     payload = metadata(
@@ -602,7 +602,7 @@ def resource_page(
     resource_id: str,
     request: Request,
     subject: Subject = Depends(READ),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     """A resource with its tabs: overview, versions and profiles, upload, classification and
     the ledger trail (``?tab=``)."""
@@ -655,7 +655,7 @@ def submit_resource(
     resource_id: str,
     request: Request,
     subject: Subject = Depends(EDIT),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> Response:
     """Submit a draft (or a returned entry) for the data authority's review."""
     resource = resource_service.get_for_review(session, subject, resource_id)
@@ -715,7 +715,7 @@ def review_field(
     type: str = Form(default=""),
     reason: str = Form(default=""),
     subject: Subject = Depends(EDIT),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     """Accept a field's detected type, or change it (any change needs a reason)."""
     resource = _current(session, subject, resource_id, version_id)
@@ -746,7 +746,7 @@ def review_grade(
     grade: str = Form(default=""),
     reason: str = Form(default=""),
     subject: Subject = Depends(GRADE),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     """Accept the proposed grade, or set another one with a reason."""
     resource = _current(session, subject, resource_id, version_id)

@@ -25,7 +25,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from yaosu.api.deps import get_session
+from yaosu.api.deps import SESSION
 from yaosu.catalog import census
 from yaosu.catalog.service import resource_service
 from yaosu.identity import rules as identity_rules
@@ -179,7 +179,7 @@ def sharing(
     channel: str = Query(default=""),
     gstatus: str = Query(default=""),
     subject: Subject = Depends(READ),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     """The unit's share requests (made and received, both channels) filterable by status, with
     deadlines and overdue flags; and its grants on either side with status and validity."""
@@ -240,7 +240,7 @@ def new_request_form(
     request: Request,
     resource: str = Query(default="", max_length=200),
     subject: Subject = Depends(WRITE),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     """The share request form for one resource: fields from its current version (or catalog),
     purpose, legal basis, term and delivery."""
@@ -284,7 +284,7 @@ def new_request(
     term_days: str = Form(default="365"),
     delivery_mode: str = Form(default="api"),
     subject: Subject = Depends(WRITE),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     """File the request; the answer says at once whether it was approved automatically (with
     the grant), refused by the rules (with the reason), or sent to review (with the deadline)."""
@@ -352,7 +352,7 @@ def request_detail(
     request_id: str,
     request: Request,
     subject: Subject = Depends(READ),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     """One request: what was asked, where it stands (deadline, overdue), its history, the
     grant it led to, a withdraw button for the requester while it is open, and its trail."""
@@ -372,7 +372,7 @@ def withdraw_request(
     request_id: str,
     request: Request,
     subject: Subject = Depends(WRITE),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     """Withdraw an open request (the requesting unit only)."""
     req = request_service.get_for_decision(session, subject, request_id)
@@ -512,7 +512,7 @@ def grant_detail(
     grant_id: str,
     request: Request,
     subject: Subject = Depends(READ),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     """A grant: its policy in plain words (and the ODRL document), its status with the
     provider's actions, usage charts (calls, rows, refusals by reason per day), its trail."""
@@ -541,7 +541,7 @@ def _change_grant(action: str) -> Any:
         request: Request,
         reason: str = Form(default=""),
         subject: Subject = Depends(GRANT_CHANGE),
-        session: Session = Depends(get_session),
+        session: Session = SESSION,
     ) -> HTMLResponse:
         text = reason.strip()
         if not text:
@@ -609,7 +609,7 @@ def _token_values(session: Session, subject: Subject) -> dict[str, Any]:
 def tokens(
     request: Request,
     subject: Subject = Depends(TOKENS_READ),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     """The user's API tokens, and a form to make one with scopes up to the user's own."""
     return page(
@@ -629,7 +629,7 @@ def create_token(
     scopes: list[str] = Form(default_factory=list),
     expires_in_days: str = Form(default="90"),
     subject: Subject = Depends(TOKENS_WRITE),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     """Make a token; its secret is shown in the answer, once. Scopes beyond the caller's own
     are refused by the service."""
@@ -664,7 +664,7 @@ def revoke_token(
     token_id: str,
     request: Request,
     subject: Subject = Depends(TOKENS_WRITE),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     """Revoke a token with immediate effect; a second revocation says it already is."""
     token_service.revoke(session, subject, token_id)
@@ -763,7 +763,7 @@ def overview_charts(
 def overview(
     request: Request,
     subject: Subject = Depends(OVERVIEW),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     """City-wide counts for the data authority and auditors: resources by unit and attribute,
     requests by state, grants by status, data-service calls per day; the resource ledger

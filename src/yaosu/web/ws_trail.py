@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from yaosu.api.deps import get_session
+from yaosu.api.deps import SESSION
 from yaosu.identity.access import require
 from yaosu.identity.service import org_service
 from yaosu.identity.subject import Subject
@@ -119,7 +119,7 @@ def trail(
     subject_id: str,
     page_no: int = Query(default=1, alias="page", ge=1, le=MAX_PAGE),
     subject: Subject = Depends(TRAIL_READER),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
 ) -> HTMLResponse:
     """The trail of one subject: its ledger entries newest first, 20 a page, each verifiable in
     the browser. An htmx request gets the fragment; a direct visit gets it inside the frame."""
