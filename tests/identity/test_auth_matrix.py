@@ -378,6 +378,11 @@ CASES = [
     # the workspace
     Case("GET", "/workspace", ACTIVE),
     Case("GET", "/workspace/trail/{gaj}", ACTIVE),
+    Case("GET", "/workspace/reviews", PROVIDERS),
+    Case("POST", "/workspace/reviews/resources/{res}/publish", CAT_REVIEW),
+    Case("POST", "/workspace/reviews/resources/{res}/return", CAT_REVIEW, form=REASON),
+    Case("POST", "/workspace/reviews/requests/{nothing}/decision", PROVIDERS, form=REASON),
+    Case("POST", "/workspace/reviews/admissions/{pending_adm}/decision", CAT_REVIEW, form=REASON),
     Case("GET", "/workspace/sharing", SHARE),
     Case("GET", "/workspace/sharing/new?resource={res}", SHARE),
     Case("POST", "/workspace/sharing/new", SHARE),

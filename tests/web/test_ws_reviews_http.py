@@ -1,0 +1,394 @@
+"""The review queues over HTTP, on both databases: who sees which queue, the facts each item
+shows (escaped), and the decisions — approve, narrow, return, reject with a required reason —
+including a stale page, a double submission, the wrong unit and a missing CSRF token."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
+
+from tests.fixtures.catalog import create_resource
+from tests.fixtures.identity import PASSWORD, SYSTEM, create_org, create_user, make_uscc
+from yaosu.catalog import schemas as catalog_schemas
+from yaosu.catalog.service import resource_service
+from yaosu.identity import schemas as identity_schemas
+from yaosu.identity.service import admission_service, auth_service, token_service
+from yaosu.identity.subject import Subject
+from yaosu.sharing import rules
+from yaosu.sharing import schemas as sharing_schemas
+from yaosu.sharing.service import request_service
+
+XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+ESCAPED = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;"
+
+
+@pytest.fixture
+def session(fresh_engine: Any) -> Iterator[Session]:
+    from yaosu.db.uow import session_factory
+
+    s = session_factory(fresh_engine)()
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def app(fresh_engine: Any) -> Any:
+    from yaosu.app import create_app
+
+    return create_app(fresh_engine)
+
+
+def sign_in(app: Any, username: str) -> Any:
+    from fastapi.testclient import TestClient
+
+    client = TestClient(app)
+    r = client.post("/api/v1/auth/session", data={"username": username, "password": PASSWORD})
+    assert r.status_code == 204, r.text
+    return client
+
+
+def post(client: Any, url: str, data: dict[str, Any] | None = None, lang: str = "en") -> Any:
+    """A form post as htmx sends it: the CSRF cookie echoed in the header."""
+    headers = {"X-CSRF-Token": client.cookies["yaosu_csrf"], "HX-Request": "true"}
+    return client.post(f"{url}?lang={lang}", data=data or {}, headers=headers)
+
+
+def subject(session: Session, username: str) -> Subject:
+    user = auth_service.authenticate(session, username, PASSWORD)
+    return token_service.subject_of(user, frozenset({"sharing:write", "sharing:read"}), None, "t")
+
+
+def ask(resource_id: str, text: str, fields: list[str] | None = None) -> Any:
+    return sharing_schemas.ShareRequestCreate(
+        resource_id=resource_id,
+        fields=fields or ["sfzh", "xm"],
+        purpose="government_service",
+        purpose_text=text,
+        scenario="窗口办事",
+        legal_basis="《政务数据共享条例》",
+        term_days=365,
+    )
+
+
+@pytest.fixture
+def world(session: Session) -> dict[str, Any]:
+    bureau = create_org(session, "大数据局")
+    gaj = create_org(session, "公安局")
+    mzj = create_org(session, "民政局")
+    jtj = create_org(session, "交通局")
+    uni = create_org(session, "示范大学", kind="institution")
+    create_user(session, bureau, "reviewer", "reviewer")
+    create_user(session, gaj, "officer.g", "data_officer")
+    create_user(session, mzj, "officer.m", "data_officer")
+    create_user(session, jtj, "officer.t", "data_officer")
+    create_user(session, mzj, "member.m", "member")
+    create_user(session, uni, "prof", "member")
+    shared = create_resource(
+        session, gaj, publish=True, share_attribute="conditional", share_conditions="仅限政务"
+    )
+    opened = create_resource(
+        session,
+        gaj,
+        publish=True,
+        name="户籍人口统计",
+        share_attribute="conditional",
+        share_conditions="仅限政务",
+        open_attribute="conditional",
+    )
+    # A first submission, and a second catalog version of a published entry (with a diff).
+    fresh = create_resource(session, gaj, name=f"新资源{XSS}")
+    resource_service.submit(session, SYSTEM, fresh.id)
+    edited = create_resource(session, gaj, publish=True, name="机动车登记信息")
+    resource_service.update(
+        session, SYSTEM, edited.id, catalog_schemas.ResourceUpdate(summary="新增号牌颜色说明")
+    )
+    admissions = [
+        admission_service.apply(
+            session,
+            identity_schemas.AdmissionCreate(
+                org_name=f"运营公司{n}",
+                requested_kind="operator",
+                uscc=make_uscc(),
+                statement=f"资质齐全 {XSS}",
+                contact_username=f"op{n}",
+                contact_display_name="op",
+                contact_password=PASSWORD,
+            ),
+        )
+        for n in (1, 2)
+    ]
+    session.commit()
+    m = subject(session, "officer.m")
+    at_provider = request_service.submit(session, m, ask(shared.id, f"低保核验{XSS}"))
+    at_authority = [request_service.submit(session, m, ask(shared.id, f"核查{n}")) for n in (1, 2)]
+    g = subject(session, "officer.g")
+    for req in at_authority:
+        request_service.decide(
+            session,
+            g,
+            req.id,
+            sharing_schemas.Decision(
+                approve=True,
+                reason="同意",
+                narrowing=sharing_schemas.Narrowing(
+                    masking={"sfzh": {"op": "mask", "format": "resident_id"}}
+                ),
+            ),
+        )
+    application = request_service.file(
+        session,
+        subject(session, "prof"),
+        ask(opened.id, "人口迁移研究"),
+        opened,
+        rules.Route("review"),
+        channel="open",
+        research_plan=f"研究方案 {XSS}",
+    )
+    request_service.decide(session, g, application.id, sharing_schemas.Decision(approve=True))
+    session.commit()
+    return {
+        "fresh": fresh.id,
+        "edited": edited.id,
+        "at_provider": at_provider.id,
+        "at_authority": [r.id for r in at_authority],
+        "application": application.id,
+        "admissions": [a.id for a in admissions],
+    }
+
+
+def state(session: Session, kind: str, ident: str) -> dict[str, Any]:
+    """Read what the app committed, then end the read (SQLite: a reader would block its writes)."""
+    if kind == "request":
+        r: Any = request_service.get(session, SYSTEM, ident)
+        found = {
+            "status": r.status,
+            "narrowed": dict(r.narrowed),
+            "grant_id": r.grant_id,
+            "decisions": len(r.decisions),
+        }
+    elif kind == "resource":
+        r = resource_service.get(session, SYSTEM, ident)
+        found = {"status": r.status, "code": r.registration_code}
+    else:
+        found = {"status": admission_service.get(session, SYSTEM, ident).status}
+    session.rollback()
+    return found
+
+
+def counts(html: str) -> dict[str, int]:
+    tabs = r'data-tab="(\w+)"[^>]*>[^<]*<span class="badge" id="rev-count-\w+" data-count="(\d+)"'
+    return {k: int(v) for k, v in re.findall(tabs, html)}
+
+
+# --- who sees what ---------------------------------------------------------------------------
+def test_the_authority_sees_its_four_queues_with_the_facts(app: Any, world: dict[str, Any]) -> None:
+    reviewer = sign_in(app, "reviewer")
+    page = reviewer.get("/workspace/reviews")
+    assert page.status_code == 200
+    assert counts(page.text) == {"catalog": 2, "sharing": 2, "open": 1, "admissions": 2}
+    assert 'data-tab="catalog"' in page.text and 'id="rev-res-' + world["fresh"] in page.text
+    # The second version shows its diff; the first submission says it is new; names escaped.
+    assert 'data-key="summary"' in page.text and "新增号牌颜色说明" in page.text
+    assert "首次提交" in page.text
+    assert ESCAPED in page.text and XSS not in page.text
+
+    sharing = reviewer.get("/workspace/reviews?tab=sharing&lang=en").text
+    for rid in world["at_authority"]:
+        assert f'id="rev-req-{rid}"' in sharing
+        assert f'href="/workspace/sharing/requests/{rid}"' in sharing
+    assert "民政局" in sharing and "government services" in sharing
+    assert "Deadline" in sharing and "《政务数据共享条例》" in sharing
+    assert "Provider review" in sharing  # the provider's earlier decision
+    assert "masked" in sharing  # the proposed masking, in words
+    assert world["at_provider"] not in sharing  # still with the provider, not in this queue
+
+    opened = reviewer.get("/workspace/reviews?tab=open").text
+    assert f'id="rev-req-{world["application"]}"' in opened
+    assert "研究方案" in opened and ESCAPED in opened and XSS not in opened
+
+    admissions = reviewer.get("/workspace/reviews?tab=admissions").text
+    assert all(f'id="rev-adm-{a}"' in admissions for a in world["admissions"])
+    assert "运营公司1" in admissions and ESCAPED in admissions and XSS not in admissions
+    assert re.search(r'class="rev-uscc">[0-9A-Z]{18}<', admissions)
+
+
+def test_the_provider_sees_only_requests_to_its_unit_and_others_are_refused(
+    app: Any, world: dict[str, Any]
+) -> None:
+    provider = sign_in(app, "officer.g")
+    page = provider.get("/workspace/reviews")
+    assert page.status_code == 200
+    assert counts(page.text) == {"provider": 1}
+    assert f'id="rev-req-{world["at_provider"]}"' in page.text
+    assert ESCAPED in page.text and XSS not in page.text
+    refused = provider.get("/workspace/reviews?tab=catalog")
+    assert refused.status_code == 403 and 'role="alert"' in refused.text
+    # Another unit's officer has an empty queue; a member has none at all.
+    other = sign_in(app, "officer.t").get("/workspace/reviews").text
+    assert counts(other) == {"provider": 0} and 'id="rev-empty"' in other
+    member = sign_in(app, "member.m").get("/workspace/reviews")
+    assert member.status_code == 403 and 'role="alert"' in member.text
+    from fastapi.testclient import TestClient
+
+    anonymous = TestClient(app).get("/workspace/reviews?tab=sharing", follow_redirects=False)
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"].startswith("/login?next=/workspace/reviews")
+
+
+# --- share requests --------------------------------------------------------------------------
+def test_the_reviewer_approves_narrowed_and_a_second_decision_is_already_decided(
+    app: Any, world: dict[str, Any], session: Session
+) -> None:
+    reviewer = sign_in(app, "reviewer")
+    first, second = world["at_authority"]
+    url = f"/workspace/reviews/requests/{first}/decision"
+    form = {
+        "decision": "approve",
+        "stage": "authority",
+        "narrow_fields": "true",
+        "fields": ["sfzh"],
+        "term_days": "90",
+        "rows_per_day": "5000",
+    }
+    r = post(reviewer, url, form)
+    assert r.status_code == 200, r.text
+    assert r.headers["HX-Retarget"] == f"#rev-req-{first}"
+    assert r.headers["HX-Reswap"] == "outerHTML"
+    assert 'data-outcome="approved"' in r.text and "/workspace/sharing/grants/" in r.text
+    assert re.search(r'id="rev-count-sharing" data-count="1" hx-swap-oob="true"', r.text)
+    req = state(session, "request", first)
+    assert req["status"] == "approved" and req["grant_id"]
+    assert req["narrowed"]["fields"] == ["sfzh"] and req["narrowed"]["term_days"] == 90
+    assert req["narrowed"]["rows_per_day"] == 5000 and "sfzh" in req["narrowed"]["masking"]
+
+    # The same form again (a double submission, or a stale page): a clear message, no change.
+    again = post(reviewer, url, form)
+    assert again.status_code == 409
+    assert 'role="alert"' in again.text and "already decided" in again.text
+    assert "approved" in again.text
+    zh = post(reviewer, url, {**form, "decision": "reject", "reason": "重复"}, lang="zh")
+    assert zh.status_code == 409 and "已处理过" in zh.text and "已批准" in zh.text
+    assert state(session, "request", first)["decisions"] == 2
+
+    # Rejecting needs a reason, in both languages.
+    url2 = f"/workspace/reviews/requests/{second}/decision"
+    bare = post(reviewer, url2, {"decision": "reject", "stage": "authority", "reason": "  "})
+    assert bare.status_code == 422 and "reason" in bare.text and 'role="alert"' in bare.text
+    bare_zh = post(reviewer, url2, {"decision": "reject", "stage": "authority"}, lang="zh")
+    assert bare_zh.status_code == 422 and "理由" in bare_zh.text
+    no_choice = post(reviewer, url2, {"stage": "authority"})
+    assert no_choice.status_code == 422
+    done = post(
+        reviewer, url2, {"decision": "reject", "stage": "authority", "reason": f"用途不明{XSS}"}
+    )
+    assert done.status_code == 200 and 'data-outcome="rejected"' in done.text
+    assert ESCAPED in done.text and XSS not in done.text
+    assert state(session, "request", second)["status"] == "rejected"
+
+
+def test_the_provider_approves_with_narrowing_within_what_was_asked(
+    app: Any, world: dict[str, Any], session: Session
+) -> None:
+    rid = world["at_provider"]
+    url = f"/workspace/reviews/requests/{rid}/decision"
+    base = {"decision": "approve", "stage": "provider", "narrow_fields": "true"}
+    # Other units cannot decide: one that cannot see it, and the requester itself.
+    stranger = post(sign_in(app, "officer.t"), url, {**base, "fields": ["sfzh"]})
+    assert stranger.status_code == 404 and 'role="alert"' in stranger.text
+    requester = post(sign_in(app, "officer.m"), url, {**base, "fields": ["sfzh"]})
+    assert requester.status_code == 403 and "provider" in requester.text
+    # The data authority cannot skip the provider either.
+    early = post(sign_in(app, "reviewer"), url, {**base, "stage": "", "fields": ["sfzh"]})
+    assert early.status_code == 403
+
+    provider = sign_in(app, "officer.g")
+    longer = post(provider, url, {**base, "fields": ["sfzh", "xm"], "term_days": "400"})
+    assert longer.status_code == 422 and "365" in longer.text
+    nothing = post(provider, url, base)
+    assert nothing.status_code == 422 and "at least one field" in nothing.text
+    extra = post(provider, url, {**base, "fields": ["sfzh", "secret"]})
+    assert extra.status_code == 422 and "secret" in extra.text
+    bad = post(provider, url, {**base, "fields": ["xm"], "calls_per_day": "-3"})
+    assert bad.status_code == 422
+    r = post(provider, url, {**base, "fields": ["xm"], "term_days": "180", "reason": "仅提供姓名"})
+    assert r.status_code == 200, r.text
+    assert 'data-outcome="authority_review"' in r.text and "data authority" in r.text
+    req = state(session, "request", rid)
+    assert req["status"] == "authority_review"
+    assert req["narrowed"]["fields"] == ["xm"] and req["narrowed"]["term_days"] == 180
+
+    # The provider's page was stale: the request has moved on to the authority.
+    stale = post(provider, url, {**base, "fields": ["xm"]})
+    assert stale.status_code == 409 and "already decided" in stale.text
+    # The authority may narrow further, but not give back what the provider withheld.
+    reviewer = sign_in(app, "reviewer")
+    back = post(reviewer, url, {**base, "stage": "authority", "fields": ["sfzh", "xm"]})
+    assert back.status_code == 422 and "sfzh" in back.text
+    # Without the narrowing marker (an API-style post) the fields stay as they are.
+    ok = post(reviewer, url, {"decision": "approve", "stage": "authority", "term_days": "180"})
+    assert ok.status_code == 200 and 'data-outcome="approved"' in ok.text
+
+
+# --- catalog publications --------------------------------------------------------------------
+def test_publish_and_return_resources(app: Any, world: dict[str, Any], session: Session) -> None:
+    reviewer = sign_in(app, "reviewer")
+    url = f"/workspace/reviews/resources/{world['fresh']}/publish"
+    r = post(reviewer, url)
+    assert r.status_code == 200 and 'data-outcome="published"' in r.text
+    assert r.headers["HX-Retarget"] == f"#rev-res-{world['fresh']}"
+    code = state(session, "resource", world["fresh"])["code"]
+    assert code and code in r.text
+    twice = post(reviewer, url)
+    assert twice.status_code == 409 and "already decided" in twice.text
+    stale = post(reviewer, f"/workspace/reviews/resources/{world['fresh']}/return", {"reason": "x"})
+    assert stale.status_code == 409
+
+    ret = f"/workspace/reviews/resources/{world['edited']}/return"
+    missing = post(reviewer, ret, {"reason": ""})
+    assert missing.status_code == 422 and "reason" in missing.text
+    done = post(reviewer, ret, {"reason": f"摘要不完整{XSS}"})
+    assert done.status_code == 200 and 'data-outcome="returned"' in done.text
+    assert ESCAPED in done.text and XSS not in done.text
+    assert state(session, "resource", world["edited"])["status"] == "returned"
+    # Providers cannot publish.
+    assert post(sign_in(app, "officer.g"), url).status_code == 403
+
+
+# --- admissions ------------------------------------------------------------------------------
+def test_admissions_are_decided_once_with_a_reason_to_reject(
+    app: Any, world: dict[str, Any], session: Session
+) -> None:
+    reviewer = sign_in(app, "reviewer")
+    yes, no = (f"/workspace/reviews/admissions/{a}/decision" for a in world["admissions"])
+    r = post(reviewer, yes, {"decision": "approve"})
+    assert r.status_code == 200 and 'data-outcome="approved"' in r.text
+    assert post(reviewer, yes, {"decision": "approve"}).status_code == 409
+    assert post(reviewer, no, {"decision": "reject"}).status_code == 422
+    refused = post(reviewer, no, {"decision": "reject", "reason": "资质不全"})
+    assert refused.status_code == 200 and "资质不全" in refused.text
+    assert state(session, "admission", world["admissions"][1])["status"] == "rejected"
+    assert post(sign_in(app, "officer.g"), yes, {"decision": "approve"}).status_code == 403
+
+
+def test_decisions_need_the_csrf_token(app: Any, world: dict[str, Any], session: Session) -> None:
+    reviewer = sign_in(app, "reviewer")
+    rid = world["at_authority"][0]
+    for url, data in (
+        (f"/workspace/reviews/requests/{rid}/decision", {"decision": "approve"}),
+        (f"/workspace/reviews/resources/{world['fresh']}/publish", {}),
+        (
+            f"/workspace/reviews/admissions/{world['admissions'][0]}/decision",
+            {"decision": "approve"},
+        ),
+    ):
+        r = reviewer.post(url, data=data, headers={"HX-Request": "true"})
+        assert r.status_code == 403 and 'role="alert"' in r.text
+        wrong = reviewer.post(url, data=data, headers={"X-CSRF-Token": "forged"})
+        assert wrong.status_code == 403
+    assert state(session, "request", rid)["status"] == "authority_review"
