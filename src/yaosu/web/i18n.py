@@ -15,6 +15,7 @@ import yaml
 
 from yaosu.catalog import rules as catalog_rules
 from yaosu.classification import rules as classification_rules
+from yaosu.identity import rules as identity_rules
 from yaosu.opendata import rules as open_rules
 
 LANGS = ("zh", "en")
@@ -304,7 +305,28 @@ _EN_VOCAB: dict[str, dict[str, str]] = {
         "geo": "Spatial data",
     },
 }
+_EN_VOCAB["role"] = {
+    "platform_admin": "Platform admin",
+    "reviewer": "Data-authority reviewer",
+    "data_officer": "Data officer",
+    "cdo": "Chief data officer",
+    "member": "Member",
+    "auditor": "Auditor",
+}
+_EN_VOCAB["job_status"] = {
+    "queued": "Queued",
+    "running": "Running",
+    "succeeded": "Succeeded",
+    "failed": "Failed",
+}
 _ZH_VOCAB: dict[str, dict[str, str]] = {
+    "role": identity_rules.ROLES,
+    "job_status": {
+        "queued": "排队中",
+        "running": "进行中",
+        "succeeded": "已完成",
+        "failed": "失败",
+    },
     "base_library": catalog_rules.BASE_LIBRARIES,
     "share_attribute": catalog_rules.SHARE_ATTRIBUTES,
     "open_attribute": catalog_rules.OPEN_ATTRIBUTES,
