@@ -51,6 +51,7 @@ import pytest
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Page
+    from sqlalchemy.orm import Session
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -249,3 +250,22 @@ def screenshot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# --- HTTP tests of the pages: a database that really commits, as a browser's requests do ------
+@pytest.fixture
+def session(fresh_engine: Any) -> Iterator[Session]:
+    from yaosu.db.uow import session_factory
+
+    s = session_factory(fresh_engine)()
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def app(fresh_engine: Any) -> Any:
+    from yaosu.app import create_app
+
+    return create_app(fresh_engine)

@@ -4,7 +4,6 @@ dashboard with what waits for it; visitors are sent to sign in; inactive units a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,37 +11,11 @@ from sqlalchemy.orm import Session
 
 from tests.fixtures.catalog import create_resource
 from tests.fixtures.identity import PASSWORD, SYSTEM, create_org, create_user
+from tests.fixtures.web import sign_in
 from yaosu.catalog.service import resource_service
 from yaosu.identity.service import org_service
 from yaosu.sharing import schemas as sharing_schemas
 from yaosu.sharing.service import request_service
-
-
-@pytest.fixture
-def session(fresh_engine: Any) -> Iterator[Session]:
-    from yaosu.db.uow import session_factory
-
-    s = session_factory(fresh_engine)()
-    try:
-        yield s
-    finally:
-        s.close()
-
-
-@pytest.fixture
-def app(fresh_engine: Any) -> Any:
-    from yaosu.app import create_app
-
-    return create_app(fresh_engine)
-
-
-def sign_in(app: Any, username: str) -> Any:
-    from fastapi.testclient import TestClient
-
-    client = TestClient(app)
-    r = client.post("/api/v1/auth/session", data={"username": username, "password": PASSWORD})
-    assert r.status_code == 204, r.text
-    return client
 
 
 def waiting(html: str) -> dict[str, int]:

@@ -6,7 +6,6 @@ submission once and only once, editing, CSRF and escaped user text."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,40 +13,14 @@ from sqlalchemy.orm import Session
 
 from tests.fixtures.catalog import create_resource
 from tests.fixtures.classification import csv_bytes, people_rows
-from tests.fixtures.identity import PASSWORD, SYSTEM, create_org, create_user
+from tests.fixtures.identity import SYSTEM, create_org, create_user
+from tests.fixtures.web import sign_in
 from yaosu.catalog.service import dataset_service, resource_service
 from yaosu.models.catalog import Resource
 
 XSS = '<script>alert("x")</script>'
 ESCAPED = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;"
 ROWS = [{"sfzh": r["sfzh"], "xm": r["xm"]} for r in people_rows(120)]
-
-
-@pytest.fixture
-def session(fresh_engine: Any) -> Iterator[Session]:
-    from yaosu.db.uow import session_factory
-
-    s = session_factory(fresh_engine)()
-    try:
-        yield s
-    finally:
-        s.close()
-
-
-@pytest.fixture
-def app(fresh_engine: Any) -> Any:
-    from yaosu.app import create_app
-
-    return create_app(fresh_engine)
-
-
-def sign_in(app: Any, username: str) -> Any:
-    from fastapi.testclient import TestClient
-
-    client = TestClient(app)
-    r = client.post("/api/v1/auth/session", data={"username": username, "password": PASSWORD})
-    assert r.status_code == 204, r.text
-    return client
 
 
 def csrf(client: Any, htmx: bool = True) -> dict[str, str]:

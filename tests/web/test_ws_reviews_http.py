@@ -5,7 +5,6 @@ including a stale page, a double submission, the wrong unit and a missing CSRF t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from tests.fixtures.catalog import create_resource
 from tests.fixtures.identity import PASSWORD, SYSTEM, create_org, create_user, make_uscc
+from tests.fixtures.web import sign_in
 from yaosu.catalog import schemas as catalog_schemas
 from yaosu.catalog.service import resource_service
 from yaosu.identity import schemas as identity_schemas
@@ -24,33 +24,6 @@ from yaosu.sharing.service import request_service
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 ESCAPED = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;"
-
-
-@pytest.fixture
-def session(fresh_engine: Any) -> Iterator[Session]:
-    from yaosu.db.uow import session_factory
-
-    s = session_factory(fresh_engine)()
-    try:
-        yield s
-    finally:
-        s.close()
-
-
-@pytest.fixture
-def app(fresh_engine: Any) -> Any:
-    from yaosu.app import create_app
-
-    return create_app(fresh_engine)
-
-
-def sign_in(app: Any, username: str) -> Any:
-    from fastapi.testclient import TestClient
-
-    client = TestClient(app)
-    r = client.post("/api/v1/auth/session", data={"username": username, "password": PASSWORD})
-    assert r.status_code == 204, r.text
-    return client
 
 
 def post(client: Any, url: str, data: dict[str, Any] | None = None, lang: str = "en") -> Any:

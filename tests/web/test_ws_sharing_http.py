@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from html import unescape
 from typing import Any
 
@@ -28,38 +27,12 @@ from tests.fixtures.identity import (
     create_org,
     create_user,
 )
+from tests.fixtures.web import sign_in
 from yaosu.catalog.service import dataset_service
 from yaosu.catalog.tasks import run_in_session
 from yaosu.models.sharing import ShareRequest
 
 XSS = '<script>alert("x")</script>户籍核验'
-
-
-@pytest.fixture
-def session(fresh_engine: Any) -> Iterator[Session]:
-    from yaosu.db.uow import session_factory
-
-    s = session_factory(fresh_engine)()
-    try:
-        yield s
-    finally:
-        s.close()
-
-
-@pytest.fixture
-def app(fresh_engine: Any) -> Any:
-    from yaosu.app import create_app
-
-    return create_app(fresh_engine)
-
-
-def sign_in(app: Any, username: str) -> Any:
-    from fastapi.testclient import TestClient
-
-    client = TestClient(app)
-    r = client.post("/api/v1/auth/session", data={"username": username, "password": PASSWORD})
-    assert r.status_code == 204, r.text
-    return client
 
 
 def post(client: Any, url: str, data: Any = None, csrf: bool = True) -> Any:

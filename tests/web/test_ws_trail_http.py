@@ -5,7 +5,6 @@ trail search may read it; user text is escaped."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,45 +12,18 @@ from sqlalchemy.orm import Session
 
 from tests.fixtures.catalog import create_resource
 from tests.fixtures.identity import (
-    PASSWORD,
     SYSTEM,
     api_token,
     bearer,
     create_org,
     create_user,
 )
+from tests.fixtures.web import sign_in
 from yaosu.identity.service import org_service
 from yaosu.ledger.events import Actor
 from yaosu.ledger.service import ledger_service
 
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def session(fresh_engine: Any) -> Iterator[Session]:
-    from yaosu.db.uow import session_factory
-
-    s = session_factory(fresh_engine)()
-    try:
-        yield s
-    finally:
-        s.close()
-
-
-@pytest.fixture
-def app(fresh_engine: Any) -> Any:
-    from yaosu.app import create_app
-
-    return create_app(fresh_engine)
-
-
-def sign_in(app: Any, username: str) -> Any:
-    from fastapi.testclient import TestClient
-
-    client = TestClient(app)
-    r = client.post("/api/v1/auth/session", data={"username": username, "password": PASSWORD})
-    assert r.status_code == 204, r.text
-    return client
 
 
 def indexes(html: str) -> list[int]:

@@ -212,73 +212,6 @@ def _blank(value: str) -> str | None:
     return text or None
 
 
-def metadata(
-    *,
-    name: str,
-    name_en: str,
-    summary: str,
-    format: str,
-    field_name: list[str],
-    field_label: list[str],
-    field_type: list[str],
-    field_description: list[str],
-    update_cycle: str,
-    base_library: str,
-    theme: str,
-    share_attribute: str,
-    share_conditions: str,
-    share_legal_basis: str,
-    share_method: str,
-    open_attribute: str,
-    source_system: str,
-    authoritative: bool,
-    keywords: str,
-    contact_name: str,
-    contact_phone: str,
-    contact_email: str,
-) -> dict[str, Any]:
-    """The form as catalog metadata: empty choices are "not given", rows left entirely blank
-    are dropped, keywords split on commas, 、 or spaces."""
-    rows = []
-    count = max(len(field_name), len(field_label), len(field_type), len(field_description))
-
-    def at(values: list[str], i: int) -> str:
-        return values[i].strip() if i < len(values) else ""
-
-    for i in range(count):
-        row = {
-            "name": at(field_name, i),
-            "label_zh": at(field_label, i),
-            "type": at(field_type, i) or "string",
-            "description": at(field_description, i),
-        }
-        if row["name"] or row["label_zh"] or row["description"]:
-            rows.append(row)
-    return {
-        "name": name.strip(),
-        "name_en": _blank(name_en),
-        "summary": summary.strip(),
-        "format": _blank(format),
-        "fields": rows,
-        "update_cycle": _blank(update_cycle),
-        "base_library": _blank(base_library),
-        "theme": _blank(theme),
-        "share_attribute": _blank(share_attribute),
-        "share_conditions": _blank(share_conditions),
-        "share_legal_basis": _blank(share_legal_basis),
-        "share_method": _blank(share_method),
-        "open_attribute": _blank(open_attribute),
-        "source_system": _blank(source_system),
-        "authoritative": authoritative,
-        "keywords": [k for k in _SPLIT.split(keywords) if k],
-        "contact": {
-            "name": contact_name.strip(),
-            "phone": contact_phone.strip(),
-            "email": contact_email.strip(),
-        },
-    }
-
-
 def _where(loc: list[Any], lang: str) -> str:
     """A validation error's location as the form's words: "信息项第 2 行 名称"."""
     head = str(loc[0]) if loc else ""
@@ -354,10 +287,7 @@ def _go(request: Request, url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-@router.post("/resources/new")
-def register_resource(
-    request: Request,
-    classification_code: str = Form(default=""),
+def catalog_form(
     name: str = Form(default=""),
     name_en: str = Form(default=""),
     summary: str = Form(default=""),
@@ -380,34 +310,58 @@ def register_resource(
     contact_name: str = Form(default=""),
     contact_phone: str = Form(default=""),
     contact_email: str = Form(default=""),
+) -> dict[str, Any]:
+    """The catalog form (registration and editing) as metadata: empty choices are "not given",
+    rows left entirely blank are dropped, keywords split on commas, 、 or spaces."""
+    rows = []
+    count = max(len(field_name), len(field_label), len(field_type), len(field_description))
+
+    def at(values: list[str], i: int) -> str:
+        return values[i].strip() if i < len(values) else ""
+
+    for i in range(count):
+        row = {
+            "name": at(field_name, i),
+            "label_zh": at(field_label, i),
+            "type": at(field_type, i) or "string",
+            "description": at(field_description, i),
+        }
+        if row["name"] or row["label_zh"] or row["description"]:
+            rows.append(row)
+    return {
+        "name": name.strip(),
+        "name_en": _blank(name_en),
+        "summary": summary.strip(),
+        "format": _blank(format),
+        "fields": rows,
+        "update_cycle": _blank(update_cycle),
+        "base_library": _blank(base_library),
+        "theme": _blank(theme),
+        "share_attribute": _blank(share_attribute),
+        "share_conditions": _blank(share_conditions),
+        "share_legal_basis": _blank(share_legal_basis),
+        "share_method": _blank(share_method),
+        "open_attribute": _blank(open_attribute),
+        "source_system": _blank(source_system),
+        "authoritative": authoritative,
+        "keywords": [k for k in _SPLIT.split(keywords) if k],
+        "contact": {
+            "name": contact_name.strip(),
+            "phone": contact_phone.strip(),
+            "email": contact_email.strip(),
+        },
+    }
+
+
+@router.post("/resources/new")
+def register_resource(
+    request: Request,
+    classification_code: str = Form(default=""),
+    payload: dict[str, Any] = Depends(catalog_form),
     subject: Subject = Depends(EDIT),
     session: Session = SESSION,
 ) -> Response:
     """Register the resource as a draft of the user's unit; then go to its page."""
-    payload = metadata(
-        name=name,
-        name_en=name_en,
-        summary=summary,
-        format=format,
-        field_name=field_name,
-        field_label=field_label,
-        field_type=field_type,
-        field_description=field_description,
-        update_cycle=update_cycle,
-        base_library=base_library,
-        theme=theme,
-        share_attribute=share_attribute,
-        share_conditions=share_conditions,
-        share_legal_basis=share_legal_basis,
-        share_method=share_method,
-        open_attribute=open_attribute,
-        source_system=source_system,
-        authoritative=authoritative,
-        keywords=keywords,
-        contact_name=contact_name,
-        contact_phone=contact_phone,
-        contact_email=contact_email,
-    )
     payload["classification_code"] = classification_code.strip()
     try:
         data = validated(catalog_schemas.ResourceCreate, payload)
@@ -450,56 +404,11 @@ def edit_resource(
 def update_resource(
     resource_id: str,
     request: Request,
-    name: str = Form(default=""),
-    name_en: str = Form(default=""),
-    summary: str = Form(default=""),
-    format: str = Form(default=""),
-    field_name: list[str] = Form(default_factory=list),
-    field_label: list[str] = Form(default_factory=list),
-    field_type: list[str] = Form(default_factory=list),
-    field_description: list[str] = Form(default_factory=list),
-    update_cycle: str = Form(default=""),
-    base_library: str = Form(default=""),
-    theme: str = Form(default=""),
-    share_attribute: str = Form(default=""),
-    share_conditions: str = Form(default=""),
-    share_legal_basis: str = Form(default=""),
-    share_method: str = Form(default=""),
-    open_attribute: str = Form(default=""),
-    source_system: str = Form(default=""),
-    authoritative: bool = Form(default=False),
-    keywords: str = Form(default=""),
-    contact_name: str = Form(default=""),
-    contact_phone: str = Form(default=""),
-    contact_email: str = Form(default=""),
+    payload: dict[str, Any] = Depends(catalog_form),
     subject: Subject = Depends(EDIT),
     session: Session = SESSION,
 ) -> Response:
     """Save the metadata; a published entry goes back to review as a new catalog version."""
-    payload = metadata(
-        name=name,
-        name_en=name_en,
-        summary=summary,
-        format=format,
-        field_name=field_name,
-        field_label=field_label,
-        field_type=field_type,
-        field_description=field_description,
-        update_cycle=update_cycle,
-        base_library=base_library,
-        theme=theme,
-        share_attribute=share_attribute,
-        share_conditions=share_conditions,
-        share_legal_basis=share_legal_basis,
-        share_method=share_method,
-        open_attribute=open_attribute,
-        source_system=source_system,
-        authoritative=authoritative,
-        keywords=keywords,
-        contact_name=contact_name,
-        contact_phone=contact_phone,
-        contact_email=contact_email,
-    )
     try:
         data = validated(catalog_schemas.ResourceUpdate, payload)
     except Invalid as exc:
