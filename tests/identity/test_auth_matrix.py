@@ -492,6 +492,7 @@ def _fill_template(path: str) -> str:
         .replace("/dataset/{res}.", "/dataset/{resource_id}.")
         .replace("/action/status_show", "/action/{name}")
         .replace("/workspace/trail/{gaj}", "/workspace/trail/{subject_id}")
+        .replace("/reviews/requests/{nothing}", "/reviews/requests/{request_id}")
         .replace(
             "/workspace/sharing/requests/{nothing}", "/workspace/sharing/requests/{request_id}"
         )
