@@ -45,7 +45,8 @@ def test_org_gets_did_and_a_sealed_key_that_signs(session):
 
 def test_malformed_uscc_is_refused_and_changes_nothing(session):
     before = counts(session)
-    bad = make_uscc()[:17] + ("0" if make_uscc()[17] != "0" else "1")
+    good = make_uscc()
+    bad = good[:17] + ("0" if good[17] != "0" else "1")  # the same code, a wrong check character
     with pytest.raises(Invalid) as exc:
         org_service.create(
             session, SYSTEM, schemas.OrgCreate(name="坏代码公司", kind="enterprise", uscc=bad)
