@@ -162,8 +162,11 @@ class ResourceService:
         return found
 
     def get_for_review(self, session: Session, subject: Subject, resource_id: str) -> Resource:
-        """The resource with its row held until the transaction ends: call before ``publish`` or
-        ``send_back`` so two decisions on one submission cannot both pass the state check."""
+        """The resource with its row held until the transaction ends, so two decisions on one
+        submission cannot both pass the state check (``submit``, ``publish`` and ``send_back``
+        take it)."""
+        if "/" in resource_id:  # a resource code: lock the row it names
+            resource_id = repo.resource_id_by_code(session, resource_id) or resource_id
         repo.lock_resource(session, resource_id)
         return self.get(session, subject, resource_id)
 
@@ -201,7 +204,7 @@ class ResourceService:
 
     def submit(self, session: Session, subject: Subject, resource_id: str) -> Resource:
         """Submit for review by the data authority; records a catalog version with its diff."""
-        resource = self.get(session, subject, resource_id)
+        resource = self.get_for_review(session, subject, resource_id)
         _require_editor(subject, resource)
         rules.check_transition(resource.status, "submitted")
         self._to_review(session, subject, resource)
@@ -242,7 +245,7 @@ class ResourceService:
     def publish(self, session: Session, subject: Subject, resource_id: str) -> Resource:
         """Publish; the first publication issues the unified registration code (CAT-6)."""
         _require_reviewer(subject)
-        resource = self.get(session, subject, resource_id)
+        resource = self.get_for_review(session, subject, resource_id)
         rules.check_transition(resource.status, "published")
         resource.status = "published"
         now = utcnow()
@@ -284,7 +287,7 @@ class ResourceService:
     ) -> Resource:
         """Return to the provider with reasons (退回)."""
         _require_reviewer(subject)
-        resource = self.get(session, subject, resource_id)
+        resource = self.get_for_review(session, subject, resource_id)
         rules.check_transition(resource.status, "returned")
         resource.status = "returned"
         resource.return_reason = reason

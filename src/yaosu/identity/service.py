@@ -598,7 +598,7 @@ class AdmissionService:
         approve: bool,
         reason: str | None,
     ) -> Admission:
-        admission = self.get(session, subject, admission_id)
+        admission = self.get_for_decision(session, subject, admission_id)
         target = "approved" if approve else "rejected"
         if not approve and not reason:
             raise Invalid(

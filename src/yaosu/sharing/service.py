@@ -214,8 +214,9 @@ class ShareRequestService:
         return found
 
     def get_for_decision(self, session: Session, subject: Subject, request_id: str) -> ShareRequest:
-        """The request with its row held until the transaction ends: call before ``decide`` so a
-        double-submitted form or two reviewers at once see each other's decision, not race it."""
+        """The request with its row held until the transaction ends, so a double-submitted form
+        or two reviewers at once see each other's decision rather than race it (``decide`` and
+        ``withdraw`` take it; pages that check the stage first may take it earlier)."""
         repo.lock_request(session, request_id)
         return self.get(session, subject, request_id)
 
@@ -247,7 +248,7 @@ class ShareRequestService:
     ) -> ShareRequest:
         """The provider's review, then the data authority's; either may narrow what is given
         (fields, masking, term, row filter, quotas) or refuse with a reason."""
-        req = self.get(session, subject, request_id)
+        req = self.get_for_decision(session, subject, request_id)
         if req.status == "provider_review":
             stage = "provider"
             if not (
@@ -370,7 +371,7 @@ class ShareRequestService:
         return repo.count_by_status(session, repo.readable_requests(subject), ShareRequest)
 
     def withdraw(self, session: Session, subject: Subject, request_id: str) -> ShareRequest:
-        req = self.get(session, subject, request_id)
+        req = self.get_for_decision(session, subject, request_id)
         if subject.org_id != req.consumer_id and not subject.is_system:
             raise Forbidden(
                 "Only the requesting unit withdraws its request.",
