@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yaosu.catalog import schemas as catalog_schemas
-from yaosu.catalog.service import resource_service
+from yaosu.catalog.service import dataset_service, resource_service
 from yaosu.classification import masking
 from yaosu.classification.service import classification_service, masking_service
 from yaosu.config import get_settings
@@ -39,6 +39,7 @@ from yaosu.models.sharing import ShareRequest
 from yaosu.opendata import repository as repo
 from yaosu.opendata import rules, schemas
 from yaosu.sharing import schemas as sharing_schemas
+from yaosu.sharing.dataservice import engine
 from yaosu.sharing.service import request_service
 
 Sessions = Callable[[bool], Session]
@@ -167,7 +168,7 @@ class OpenCatalogService:
                 "该数据集当前版本尚未完成分类分级，暂不开放。",
                 code="not_classified",
             ) from exc
-        storage = resource_service_storage()
+        storage = dataset_service.storage()
         columns = masking.compile_columns(
             policy, version.columns, masking_service.key(), allow_empty=True
         )
@@ -213,7 +214,7 @@ class OpenCatalogService:
         projections = [
             Projection(name=c.name, sql=c.sql, params=list(c.params)) for c in src.columns
         ]
-        page = _engine().page(RowQuery(src.path, projections, limit=max(1, min(limit, 100))))
+        page = engine().page(RowQuery(src.path, projections, limit=max(1, min(limit, 100))))
         table = page.to_table()
         names = table.column_names
         rows = [[_plain(row[n]) for n in names] for row in table.to_pylist()]
@@ -391,18 +392,6 @@ class OpenCatalogService:
             )
             for row in session.execute(stmt).all()
         ]
-
-
-def resource_service_storage() -> Any:
-    from yaosu.catalog.service import dataset_service
-
-    return dataset_service.storage()
-
-
-def _engine() -> Any:
-    from yaosu.sharing.dataservice import engine
-
-    return engine()
 
 
 def _local(key: str) -> Path:
