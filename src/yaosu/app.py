@@ -33,7 +33,20 @@ from yaosu.opendata.dcat import router as dcat_router
 from yaosu.opendata.endpoints import router as opendata_router
 from yaosu.sharing import tasks as sharing_tasks
 from yaosu.sharing.endpoints import router as sharing_router
-from yaosu.web import common, pages, workspace, ws_resources, ws_reviews, ws_sharing, ws_trail
+from yaosu.web import (
+    common,
+    pages,
+    workspace,
+    ws_admin,
+    ws_catalog,
+    ws_duties,
+    ws_opendata,
+    ws_protection,
+    ws_resources,
+    ws_reviews,
+    ws_sharing,
+    ws_trail,
+)
 
 log = logging.getLogger("yaosu")
 
@@ -81,6 +94,11 @@ ROOT_ROUTERS: tuple[APIRouter, ...] = (
     ws_reviews.router,
     ws_sharing.router,
     ws_trail.router,
+    ws_catalog.router,
+    ws_protection.router,
+    ws_duties.router,
+    ws_opendata.router,
+    ws_admin.router,
 )
 
 

@@ -1,16 +1,16 @@
 """Every endpoint × every kind of caller, allowed and denied.
 
-The matrix below must name every route the app serves (a test checks), so a new endpoint cannot
-ship without declaring who may call it."""
+The matrix (the cases below and each workspace area's ``matrix_<area>.py``) must name every
+route the app serves (a test checks), so a new endpoint cannot ship without declaring who may
+call it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
+from starlette.routing import compile_path
 
 from tests.fixtures.catalog import create_resource
 from tests.fixtures.identity import (
@@ -23,27 +23,35 @@ from tests.fixtures.identity import (
     login,
     make_uscc,
 )
+from tests.identity import (
+    matrix_admin,
+    matrix_catalog,
+    matrix_duties,
+    matrix_opendata,
+    matrix_protection,
+)
+from tests.identity.matrix import (
+    ACTIVE,
+    CAT_EDIT,
+    CAT_READ,
+    CAT_REVIEW,
+    CREDS,
+    EVERYONE,
+    IMPORTANT_READ,
+    PROVIDERS,
+    REASON,
+    SHARE,
+    SUBJECTS,
+    Case,
+    World,
+    admission_body,
+    org_body,
+    resource_body,
+)
 from yaosu.identity import schemas
 from yaosu.identity.access import Access
 from yaosu.identity.service import admission_service, org_service, token_service
 from yaosu.ledger.service import ledger_service
-
-ACTIVE = {"admin", "reviewer", "cdo", "officer", "member", "auditor", "readonly"}
-EVERYONE = ACTIVE | {"anonymous", "pending", "rejected", "suspended"}
-SUBJECTS = sorted(EVERYONE)
-# The read-only token carries identity:read and ledger:read only.
-CAT_READ = ACTIVE - {"readonly"}
-CAT_EDIT = {"admin", "cdo", "officer"}
-CAT_REVIEW = {"admin", "reviewer"}
-SHARE = ACTIVE - {"readonly"}  # sharing:*, service:call: every login token, not the read-only one
-PROVIDERS = {"admin", "reviewer", "cdo", "officer"}
-IMPORTANT_READ = {"admin", "reviewer", "cdo", "officer", "auditor"}
-
-
-@dataclass
-class World:
-    headers: dict[str, dict[str, str]]
-    ids: dict[str, str]
 
 
 def build_world(session: Any) -> World:
@@ -126,47 +134,6 @@ def build_world(session: Any) -> World:
     )
 
 
-Body = Callable[[World], dict[str, Any]] | None
-
-
-@dataclass
-class Case:
-    method: str
-    path: str  # a route template; {name} is filled from World.ids or fixed values
-    allowed: set[str]
-    json: Body = None
-    form: Body = None
-    csrf: bool = False  # a portal form post: echoes the CSRF cookie, as htmx does
-
-
-def _resource_body() -> dict[str, Any]:
-    return {"name": "新资源", "classification_code": "10101001"}
-
-
-def _org_body(w: World) -> dict[str, Any]:
-    return {
-        "name": "新单位",
-        "kind": "government",
-        "gov_level": "district",
-        "parent_id": w.ids["bureau"],
-    }
-
-
-def _admission_body(w: World) -> dict[str, Any]:
-    return {
-        "org_name": "新运营公司",
-        "requested_kind": "operator",
-        "uscc": make_uscc(),
-        "statement": "申请",
-        "contact_username": "new.contact",
-        "contact_display_name": "c",
-        "contact_password": PASSWORD,
-    }
-
-
-CREDS: Body = lambda w: {"username": "officer.gaj", "password": PASSWORD}  # noqa: E731
-REASON: Body = lambda w: {"reason": "测试"}  # noqa: E731
-
 CASES = [
     Case("GET", "/api/v1/health", EVERYONE),
     Case("POST", "/api/v1/auth/token", EVERYONE, form=CREDS),
@@ -174,7 +141,7 @@ CASES = [
     Case("DELETE", "/api/v1/auth/session", EVERYONE - {"anonymous"}),
     Case("GET", "/api/v1/auth/me", EVERYONE - {"anonymous"}),
     Case("GET", "/api/v1/orgs", ACTIVE),
-    Case("POST", "/api/v1/orgs", {"admin"}, json=_org_body),
+    Case("POST", "/api/v1/orgs", {"admin"}, json=org_body),
     Case("GET", "/api/v1/orgs/{other}", ACTIVE),
     Case("POST", "/api/v1/orgs/{other}/suspend", {"admin", "reviewer"}, json=REASON),
     Case("POST", "/api/v1/orgs/{banned}/resume", {"admin", "reviewer"}, json=REASON),
@@ -203,7 +170,7 @@ CASES = [
         json=lambda w: {"name": "t", "scopes": ["identity:read"]},
     ),
     Case("DELETE", "/api/v1/tokens/{token}", ACTIVE - {"readonly"}),
-    Case("POST", "/api/v1/admissions", EVERYONE, json=_admission_body),
+    Case("POST", "/api/v1/admissions", EVERYONE, json=admission_body),
     Case("GET", "/api/v1/admissions", ACTIVE | {"pending", "rejected"}),
     Case("GET", "/api/v1/admissions/{pending_adm}", ACTIVE | {"pending", "rejected"}),
     Case("POST", "/api/v1/admissions/{pending_adm}/approve", {"admin", "reviewer"}, json=REASON),
@@ -217,7 +184,7 @@ CASES = [
     Case("GET", "/api/v1/ledger/trail/{gaj}", ACTIVE),
     Case("GET", "/", EVERYONE),
     # catalog
-    Case("POST", "/api/v1/resources", CAT_EDIT, json=lambda w: _resource_body()),
+    Case("POST", "/api/v1/resources", CAT_EDIT, json=lambda w: resource_body()),
     Case("GET", "/api/v1/resources?q=人口", CAT_READ),
     Case("GET", "/api/v1/resources/{res}", CAT_READ),
     Case("PATCH", "/api/v1/resources/{res}", CAT_EDIT, json=lambda w: {"summary": "新"}),
@@ -420,11 +387,21 @@ CASES = [
 ]
 
 
+ALL_CASES = [
+    *CASES,
+    *matrix_catalog.CASES,
+    *matrix_protection.CASES,
+    *matrix_duties.CASES,
+    *matrix_opendata.CASES,
+    *matrix_admin.CASES,
+]
+
+
 def _template(case: Case) -> str:
     return case.path.split("?")[0]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"{c.method} {c.path}" for c in CASES])
+@pytest.mark.parametrize("case", ALL_CASES, ids=[f"{c.method} {c.path}" for c in ALL_CASES])
 def test_matrix(case: Case, client: Any, session: Any, connection: Any) -> None:
     world = build_world(session)
     ids = {**world.ids, "zero": "0"}
@@ -478,45 +455,27 @@ def test_matrix_names_every_route_and_every_route_declares_access(app: Any) -> N
         for method in route.methods - {"HEAD"}:
             served.add((method, path))
         assert _declares_access(route.dependant), f"{path} declares no Access"
-    # The matrix itself proves the routes are reachable where we think they are.
-    named = {(c.method, _fill_template(_template(c))) for c in CASES}
+    # The matrix itself proves the routes are reachable where we think they are: each case's
+    # concrete path is resolved as the app resolves a request: the first route that matches.
+    named = {_served_by(routes, c) for c in ALL_CASES}
     assert served == named, f"unlisted: {served - named}; stale: {named - served}"
 
 
-def _fill_template(path: str) -> str:
-    # Map our concrete placeholders back to the route's parameter names.
-    return (
-        path.replace("/datasets/{res}", "/datasets/{ident:path}")
-        .replace("/download/csv", "/download/{fmt}")
-        .replace("/reuses/{nothing}", "/reuses/{reuse_id}")
-        .replace("/dataset/{res}.", "/dataset/{resource_id}.")
-        .replace("/action/status_show", "/action/{name}")
-        .replace("/workspace/trail/{gaj}", "/workspace/trail/{subject_id}")
-        .replace("/reviews/requests/{nothing}", "/reviews/requests/{request_id}")
-        .replace(
-            "/workspace/sharing/requests/{nothing}", "/workspace/sharing/requests/{request_id}"
-        )
-        .replace("/workspace/sharing/grants/{nothing}", "/workspace/sharing/grants/{grant_id}")
-        .replace("{other}", "{org_id}")
-        .replace("{banned}", "{org_id}")
-        .replace("{gaj}", "{org_id}")
-        .replace("/users/{member}", "/users/{user_id}")
-        .replace("{token}", "{token_id}")
-        .replace("{pending_adm}", "{admission_id}")
-        .replace("{zero}", "{index}")
-        .replace("/trail/{org_id}", "/trail/{subject_id}")
-        .replace("{res}", "{resource_id}")
-        .replace("{regcode}", "{code}")
-        .replace("/dataset-versions/{nothing}", "/dataset-versions/{version_id}")
-        .replace("/uploads/{nothing}", "/uploads/{upload_id}")
-        .replace("/jobs/{nothing}", "/jobs/{job_id}")
-        .replace("/demands/{nothing}", "/demands/{demand_id}")
-        .replace("/important-data/{nothing}", "/important-data/{entry_id}")
-        .replace("/share-requests/{nothing}", "/share-requests/{request_id}")
-        .replace("/grants/{nothing}", "/grants/{grant_id}")
-        .replace("/responsibilities/{nothing}", "/responsibilities/{item_id}")
-        .replace("/services/{nothing}", "/services/{grant_id}")
-    )
+def _served_by(routes: list[tuple[str, Any]], case: Case) -> tuple[str, str]:
+    path = _template(case).format_map(_Zero())
+    for template, route in routes:
+        if isinstance(route, APIRoute) and case.method in route.methods:
+            regex, _, _ = compile_path(template)
+            if regex.match(path):
+                return case.method, template
+    return case.method, f"(no route) {path}"
+
+
+class _Zero(dict[str, str]):
+    """Every placeholder as ``0``, which fits any path parameter (ids, codes, integers)."""
+
+    def __missing__(self, key: str) -> str:
+        return "0"
 
 
 def _declares_access(dependant: Any) -> bool:

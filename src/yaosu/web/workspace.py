@@ -38,17 +38,26 @@ class NavItem:
 
 
 def nav_for(subject: Subject) -> list[NavItem]:
-    """The workspace menu: what this subject's roles can use."""
+    """The workspace menu: what this subject's roles can use (each page checks again)."""
     items = [
         NavItem("ws.nav.dashboard", "/workspace"),
         NavItem("ws.nav.resources", "/workspace/resources"),
+        NavItem("ws.nav.demands", "/workspace/demands"),
     ]
     if subject.roles & (AUTHORITY | PROVIDER):
         items.append(NavItem("ws.nav.reviews", "/workspace/reviews"))
+    if subject.roles & (AUTHORITY | PROVIDER | OVERSIGHT):
+        items.append(NavItem("ws.nav.protection", "/workspace/protection"))
     items.append(NavItem("ws.nav.sharing", "/workspace/sharing"))
+    items.append(NavItem("ws.nav.responsibilities", "/workspace/responsibilities"))
+    if subject.roles & (AUTHORITY | PROVIDER):
+        items.append(NavItem("ws.nav.open", "/workspace/open"))
     items.append(NavItem("ws.nav.tokens", "/workspace/tokens"))
     if subject.roles & OVERSIGHT:
         items.append(NavItem("ws.nav.overview", "/workspace/overview"))
+        items.append(NavItem("ws.nav.census", "/workspace/census"))
+    if "platform_admin" in subject.roles:
+        items.append(NavItem("ws.nav.admin", "/workspace/admin"))
     return items
 
 
