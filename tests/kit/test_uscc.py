@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from yaosu.kit.uscc import ALPHABET, check_character, is_valid_uscc, uscc_problem
+from yaosu.kit.uscc import ALPHABET, check_character, is_valid_uscc, uscc_issue, uscc_problem
 
 # Published codes of real, well-known organizations (public registration data).
 KNOWN_VALID = [
@@ -41,3 +41,12 @@ def test_problems_are_precise() -> None:
     assert "outside GB 32100" in (uscc_problem("91350100M000100YI3") or "")
     problem = uscc_problem("91350100M000100Y44")
     assert problem is not None and "expected '3'" in problem
+
+
+def test_problems_are_told_in_chinese_too() -> None:
+    assert uscc_issue("91350100M000100Y43") is None
+    assert uscc_issue("9135") == ("must be 18 characters, got 4", "应为 18 位，实际为 4 位")
+    issue = uscc_issue("91350100M000100Y44")
+    assert issue is not None and issue[1] == "校验位为 4，按前 17 位计算应为 3"
+    outside = uscc_issue("91350100M000100YI3")
+    assert outside is not None and "不允许的字符" in outside[1]

@@ -28,7 +28,7 @@ from yaosu.kit.errors import Conflict, Forbidden, Invalid, Unauthenticated, not_
 from yaosu.kit.ids import new_id
 from yaosu.kit.passwords import hash_password, verify_password
 from yaosu.kit.timeutil import aware, utcnow
-from yaosu.kit.uscc import uscc_problem
+from yaosu.kit.uscc import uscc_issue
 from yaosu.ledger.events import Actor
 from yaosu.ledger.service import ledger_service
 from yaosu.models.identity import Admission, ApiToken, Organization, OrgKey, User, UserRole
@@ -116,11 +116,11 @@ class OrganizationService:
                     code="uscc_required",
                 )
             return
-        problem = uscc_problem(uscc)
-        if problem:
+        issue = uscc_issue(uscc)
+        if issue:
             raise Invalid(
-                f"Unified social credit code {uscc!r} is malformed: {problem}.",
-                f"统一社会信用代码 {uscc!r} 格式错误：{problem}。",
+                f"Unified social credit code {uscc!r} is malformed: {issue[0]}.",
+                f"统一社会信用代码 {uscc} 有误：{issue[1]}。",
                 code="uscc_invalid",
             )
         if repo.org_by_uscc(session, uscc) is not None:

@@ -20,16 +20,32 @@ def check_character(first17: str) -> str:
     return ALPHABET[(31 - total % 31) % 31]
 
 
-def uscc_problem(code: str) -> str | None:
-    """Why ``code`` is not a valid USCC, or None when it is."""
+def uscc_issue(code: str) -> tuple[str, str] | None:
+    """Why ``code`` is not a valid USCC, in English and in Chinese, or None when it is."""
     if len(code) != 18:
-        return f"must be 18 characters, got {len(code)}"
+        return (
+            f"must be 18 characters, got {len(code)}",
+            f"应为 18 位，实际为 {len(code)} 位",
+        )
     if not _SHAPE.match(code):
-        return "contains characters outside GB 32100 (digits and A-Y without I, O, S, V, Z)"
+        return (
+            "contains characters outside GB 32100 (digits and A-Y without I, O, S, V, Z)",
+            "含有 GB 32100 不允许的字符"
+            "（第 3–8 位为数字，其余为数字或除 I、O、S、V、Z 外的大写字母）",
+        )
     expected = check_character(code[:17])
     if code[17] != expected:
-        return f"check character is {code[17]!r}, expected {expected!r}"
+        return (
+            f"check character is {code[17]!r}, expected {expected!r}",
+            f"校验位为 {code[17]}，按前 17 位计算应为 {expected}",
+        )
     return None
+
+
+def uscc_problem(code: str) -> str | None:
+    """Why ``code`` is not a valid USCC (in English), or None when it is."""
+    issue = uscc_issue(code)
+    return issue[0] if issue else None
 
 
 def is_valid_uscc(code: str) -> bool:
