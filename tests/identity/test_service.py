@@ -223,6 +223,19 @@ def test_admission_approve_activates_the_org(session):
     assert types == ["identity.admission_submitted", "identity.admission_approved"]
 
 
+def test_resume_cannot_skip_admission(session):
+    """Resuming a pending unit would activate it without its admission being decided."""
+    admission = admission_service.apply(session, admission_request())
+    bureau = create_org(session, "大数据局")
+    create_user(session, bureau, "adm", "platform_admin")
+    admin = token_service.resolve(session, login(session, "adm"))
+    for target in ("active", "exited", "suspended"):
+        with pytest.raises(Conflict) as caught:
+            org_service.change_status(session, admin, admission.org_id, target, "跳过准入")
+        assert caught.value.code == "org_awaiting_admission"
+    assert admission.org.status == "pending" and admission.status == "submitted"
+
+
 def test_admission_rejection_needs_reason_and_keeps_org_out(session):
     admission = admission_service.apply(
         session,

@@ -73,6 +73,9 @@ ORG_TRANSITIONS: dict[str, frozenset[str]] = {
     "exited": frozenset(),
 }
 
+# A pending unit becomes active or rejected only by its admission decision, never by resume.
+ORG_DECIDED_BY_ADMISSION = frozenset({"pending"})
+
 # --- admission -----------------------------------------------------------------------------
 ADMISSION_TRANSITIONS: dict[str, frozenset[str]] = {
     "submitted": frozenset({"approved", "rejected"}),

@@ -172,6 +172,13 @@ class OrganizationService:
                 "不能变更本机构自身的状态。",
                 code="own_org",
             )
+        if org.status in rules.ORG_DECIDED_BY_ADMISSION:
+            # Only the admission decision moves a pending unit; resume must not skip it.
+            raise Conflict(
+                "The organization awaits its admission decision; decide the admission instead.",
+                "该机构尚待准入审核，请在准入审核中处理。",
+                code="org_awaiting_admission",
+            )
         rules.check_transition(rules.ORG_TRANSITIONS, "organization", "机构", org.status, target)
         before = org.status
         org.status = target
