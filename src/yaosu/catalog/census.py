@@ -36,6 +36,12 @@ def counts(session: Session, subject: Subject, org_id: str | None) -> dict[str, 
     return repo.census_counts(session, subject, org_id)
 
 
+def systems(session: Session, subject: Subject) -> list[str]:
+    """The information systems the subject's readable resources come from: what the project
+    acceptance check can be asked about."""
+    return repo.source_systems(session, subject)
+
+
 def ledger_rows(session: Session, subject: Subject, org_id: str | None) -> list[list[str]]:
     resources = repo.ledger_rows(session, subject, org_id)
     ingested = repo.has_versions(session, [r.id for r in resources])

@@ -214,6 +214,16 @@ def due_schedules(session: Session, now: Any) -> list[PullSchedule]:
     )
 
 
+def schedules_of(session: Session, resource_id: str) -> list[PullSchedule]:
+    return list(
+        session.execute(
+            select(PullSchedule)
+            .where(PullSchedule.resource_id == resource_id)
+            .order_by(PullSchedule.created_at.desc(), PullSchedule.id)
+        ).scalars()
+    )
+
+
 def upload(session: Session, upload_id: str) -> UploadSession | None:
     return session.get(UploadSession, upload_id)
 
@@ -265,6 +275,18 @@ def resources_of_system(session: Session, subject: Subject, system: str) -> list
             .order_by(Resource.code)
         ).scalars()
     )
+
+
+def source_systems(session: Session, subject: Subject) -> list[str]:
+    """The information systems 信息系统 named as sources by the resources the subject reads."""
+    ids = readable_resources(subject).with_only_columns(Resource.id).subquery()
+    rows = session.execute(
+        select(Resource.source_system)
+        .where(Resource.id.in_(select(ids.c.id)), Resource.source_system.is_not(None))
+        .distinct()
+        .order_by(Resource.source_system)
+    ).scalars()
+    return [str(r) for r in rows if r]
 
 
 def has_versions(session: Session, resource_ids: Sequence[str]) -> set[str]:

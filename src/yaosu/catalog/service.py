@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
@@ -532,7 +533,7 @@ class DatasetService:
             "catalog.ingest_queued",
             subject.actor,
             [job.id, resource.id],
-            {"kind": kind, "params": _public_params(params)},
+            {"kind": kind, "params": public_params(params)},
         )
         return job
 
@@ -550,6 +551,12 @@ class DatasetService:
         resource = resource_service.get(session, subject, resource_id)
         self._require_data_access(subject, resource)
         return repo.jobs_of(session, resource.id, limit, offset)
+
+    def schedules(self, session: Session, subject: Subject, resource_id: str) -> list[PullSchedule]:
+        """A resource's scheduled pulls, newest first (provider and data authority only)."""
+        resource = resource_service.get(session, subject, resource_id)
+        self._require_data_access(subject, resource)
+        return repo.schedules_of(session, resource.id)
 
     def recent_jobs(
         self, session: Session, subject: Subject, limit: int = 10
@@ -588,6 +595,7 @@ class DatasetService:
                 "message": f"Ingest failed: {error}",
                 "message_zh": f"数据接入失败：{error}",
             }
+        job.error = _without_secret(job.error, job.params)
         session.flush()
         ledger_service.record(
             session, "catalog.ingest_failed", job_actor(job), [job.id, job.resource_id], job.error
@@ -612,7 +620,7 @@ class DatasetService:
             profile=_profile(result.profile),
             source={
                 "kind": job.kind,
-                **_public_params(job.params),
+                **public_params(job.params),
                 "format": result.source_format,
                 "encoding": result.encoding,
             },
@@ -814,6 +822,8 @@ class DatasetService:
             )
         if data.kind == "sql":
             _check_pull_database(data.url)
+        else:
+            _check_pull_http(data.url)
         params = data.model_dump(exclude={"kind", "cron"}, exclude_none=True)
         if data.cron is None:
             return self.create_job(session, subject, resource_id, data.kind, params)
@@ -835,7 +845,7 @@ class DatasetService:
             "catalog.pull_scheduled",
             subject.actor,
             [schedule.id, resource.id],
-            {"cron": data.cron, **_public_params(params)},
+            {"cron": data.cron, **public_params(params)},
         )
         return schedule
 
@@ -866,7 +876,7 @@ def _check_pull_database(url: str) -> None:
 
     try:
         target = make_url(url)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
         raise Invalid(
             f"Not a database URL: {exc}.", f"数据库地址无效：{exc}。", code="invalid_url"
         ) from exc
@@ -886,6 +896,21 @@ def _check_pull_database(url: str) -> None:
         )
 
 
+def _check_pull_http(url: str) -> None:
+    """An HTTP pull names an http(s) address with a host; anything else fails now, not later."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+    except ValueError:  # an unbalanced [IPv6] bracket
+        host = None
+    if not host or parts.scheme.lower() not in ("http", "https"):
+        raise Invalid(
+            "Not an HTTP address: give one starting with http:// or https:// and a host.",
+            "HTTP 地址无效：应以 http:// 或 https:// 开头并包含主机名。",
+            code="invalid_url",
+        )
+
+
 def next_run(cron: str, after: datetime) -> datetime:
     from croniter import CroniterBadCronError, croniter
 
@@ -899,8 +924,8 @@ def next_run(cron: str, after: datetime) -> datetime:
         ) from exc
 
 
-def _public_params(params: dict[str, Any]) -> dict[str, Any]:
-    """Params as recorded: database passwords never leave the job row."""
+def public_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Params as recorded and shown: database passwords never leave the job row."""
     out = dict(params)
     url = out.get("url")
     if isinstance(url, str) and "@" in url and "://" in url:
@@ -909,6 +934,19 @@ def _public_params(params: dict[str, Any]) -> dict[str, Any]:
         out["url"] = f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
     out.pop("path", None)
     return out
+
+
+def _without_secret(error: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """A failure as recorded (job row and ledger): the source's password, if a driver or the
+    downloader quoted the address, is masked."""
+    url = params.get("url")
+    try:
+        secret = urlsplit(url).password if isinstance(url, str) and "://" in url else None
+    except ValueError:
+        secret = None
+    if not secret:
+        return error
+    return {k: v.replace(secret, "***") if isinstance(v, str) else v for k, v in error.items()}
 
 
 def job_actor(job: IngestJob) -> Any:
