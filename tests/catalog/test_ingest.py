@@ -22,6 +22,7 @@ from yaosu.catalog import schemas
 from yaosu.catalog.service import dataset_service
 from yaosu.catalog.tasks import run_in_session
 from yaosu.config import get_settings
+from yaosu.kit.errors import Conflict
 from yaosu.kit.timeutil import utcnow
 from yaosu.ledger.service import ledger_service
 
@@ -244,6 +245,9 @@ def test_interrupted_jobs_are_failed_on_recovery_and_can_be_retried(
     assert dataset_service.recover(session) == 1
     assert job.status == "failed" and job.error["code"] == "interrupted"
     again = dataset_service.retry(session, SYSTEM, job.id)
+    assert job.status == "retried"
+    with pytest.raises(Conflict):  # the same job cannot be retried twice
+        dataset_service.retry(session, SYSTEM, job.id)
     assert run_in_session(session, again.id).status == "succeeded"
     types = [e.type for e in ledger_service.trail(session, resource.id, 20, 0)[0]]
     # The failure, then the version (followed by its classification and grade).

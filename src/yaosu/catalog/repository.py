@@ -54,6 +54,16 @@ def lock_resource(session: Session, resource_id: str) -> None:
     session.execute(select(Resource.id).where(Resource.id == resource_id).with_for_update()).first()
 
 
+def lock_job(session: Session, job_id: str) -> None:
+    """Hold the ingest job's row until the transaction ends (PostgreSQL ``FOR UPDATE``)."""
+    session.execute(select(IngestJob.id).where(IngestJob.id == job_id).with_for_update()).first()
+
+
+def lock_demand(session: Session, demand_id: str) -> None:
+    """Hold the demand's row until the transaction ends (PostgreSQL ``FOR UPDATE``)."""
+    session.execute(select(Demand.id).where(Demand.id == demand_id).with_for_update()).first()
+
+
 def get_resource(session: Session, resource_id: str) -> Resource | None:
     return session.get(Resource, resource_id)
 

@@ -663,6 +663,8 @@ class DatasetService:
 
     def retry(self, session: Session, subject: Subject, job_id: str) -> IngestJob:
         job = self.job(session, subject, job_id)
+        repo.lock_job(session, job.id)  # two retries of one job must not both start a job
+        session.refresh(job)
         if job.status not in ("failed", "cancelled"):
             raise Conflict(
                 "Only a failed job can be retried.", "只能重试失败的任务。", code="job_not_failed"
@@ -673,7 +675,10 @@ class DatasetService:
                 "上传的文件已不存在，请重新上传。",
                 code="upload_gone",
             )
-        return self.create_job(session, subject, job.resource_id, job.kind, job.params)
+        again = self.create_job(session, subject, job.resource_id, job.kind, job.params)
+        job.status = "retried"
+        session.flush()
+        return again
 
     # --- uploads ----------------------------------------------------------------------------
     def stage_upload(
@@ -1020,6 +1025,8 @@ class DemandService:
         self, session: Session, subject: Subject, demand_id: str, data: schemas.DemandAnswerCreate
     ) -> Demand:
         demand = self.get(session, subject, demand_id)
+        repo.lock_demand(session, demand.id)  # a concurrent close or answer waits
+        session.refresh(demand)
         if demand.status == "closed":
             raise Conflict("The demand is closed.", "该需求已关闭。", code="demand_closed")
         if demand.provider_id and demand.provider_id != subject.org_id and not subject.is_system:
@@ -1071,6 +1078,8 @@ class DemandService:
 
     def close(self, session: Session, subject: Subject, demand_id: str) -> Demand:
         demand = self.get(session, subject, demand_id)
+        repo.lock_demand(session, demand.id)  # a concurrent close or answer waits
+        session.refresh(demand)
         if demand.requester_id != subject.org_id and not subject.roles & REVIEWERS:
             raise Forbidden(
                 "Only the requesting unit or the data authority closes a demand.",

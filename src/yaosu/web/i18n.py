@@ -318,6 +318,8 @@ _EN_VOCAB["job_status"] = {
     "running": "Running",
     "succeeded": "Succeeded",
     "failed": "Failed",
+    "cancelled": "Cancelled",
+    "retried": "Retried",
 }
 _ZH_VOCAB: dict[str, dict[str, str]] = {
     "role": identity_rules.ROLES,
@@ -326,6 +328,8 @@ _ZH_VOCAB: dict[str, dict[str, str]] = {
         "running": "进行中",
         "succeeded": "已完成",
         "failed": "失败",
+        "cancelled": "已取消",
+        "retried": "已重试",
     },
     "base_library": catalog_rules.BASE_LIBRARIES,
     "share_attribute": catalog_rules.SHARE_ATTRIBUTES,
