@@ -922,9 +922,11 @@ def next_run(cron: str, after: datetime) -> datetime:
     try:
         return croniter(cron, aware(after)).get_next(datetime)
     except (CroniterBadCronError, ValueError, KeyError) as exc:
+        detail = str(exc).rstrip(".")
         raise Invalid(
-            f"Invalid cron expression {cron!r}: {exc}.",
-            f"无效的 cron 表达式 {cron!r}：{exc}。",
+            f"Invalid cron expression {cron!r}: {detail}.",
+            f"无效的 cron 表达式“{cron}”：应为 5 段（分 时 日 月 周），如 0 3 * * * 表示每天 3 点"
+            f"（UTC）。（{detail}）",
             code="invalid_cron",
         ) from exc
 
