@@ -2,6 +2,23 @@
 
 from __future__ import annotations
 
-from tests.identity.matrix import Case
+from tests.identity.matrix import CAT_REVIEW, PROVIDERS, Case
 
-CASES: list[Case] = []
+CASES: list[Case] = [
+    # Answerers (a providing unit's data officers and CDO, the data authority) see demands;
+    # only the data authority sees and decides reuses.
+    Case("GET", "/workspace/open", PROVIDERS),
+    Case("GET", "/workspace/open?tab=reuses", CAT_REVIEW),
+    Case(
+        "POST",
+        "/workspace/open/demands/{nothing}/answer",
+        PROVIDERS,
+        form=lambda w: {"outcome": "answered", "answer": "已开放"},
+    ),
+    Case(
+        "POST",
+        "/workspace/open/reuses/{nothing}/decision",
+        CAT_REVIEW,
+        form=lambda w: {"decision": "show"},
+    ),
+]

@@ -19,7 +19,7 @@ from yaosu.catalog.tasks import run_in_session
 from yaosu.identity.rules import ALL_SCOPES
 from yaosu.identity.service import token_service
 from yaosu.identity.subject import Subject
-from yaosu.kit.errors import Conflict, Forbidden, Invalid, Unauthenticated
+from yaosu.kit.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from yaosu.kit.timeutil import utcnow
 from yaosu.ledger.service import ledger_service
 from yaosu.policy.model import parse_policy
@@ -268,6 +268,25 @@ def test_subscribers_get_a_signed_webhook_for_each_new_version(session: Session,
         subscription_service.deliver_pending(session, down)
     assert len(failing) == 5  # five attempts, then marked failed
     assert sub.active
+
+
+def test_a_grants_subscriptions_and_deliveries_are_listed_for_its_readers(
+    session: Session, city: Any
+) -> None:
+    req = request_service.submit(session, city["consumer"], ask(city["open"]))
+    gid = req.grant_id or ""
+    sub, _ = subscription_service.subscribe(
+        session, city["consumer"], gid, "https://mzj.example.cn/hook"
+    )
+    ingest(session, city["open"].id, rows=5, seed=3)
+    subscription_service.deliver_pending(session, lambda url, body, headers: 503)
+    for reader in ("consumer", "provider", "reviewer"):
+        grant, subs, deliveries = subscription_service.of_grant(session, city[reader], gid)
+        assert grant.id == gid and [s.id for s in subs] == [sub.id]
+        [d] = deliveries
+        assert (d.status, d.attempts, d.last_error) == ("pending", 1, "HTTP 503")
+    with pytest.raises(NotFound):  # a unit on neither side of the grant
+        subscription_service.of_grant(session, city["firm"], gid)
 
 
 def test_responsibility_list(session: Session, city: Any) -> None:

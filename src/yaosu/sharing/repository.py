@@ -229,6 +229,31 @@ def subscriptions_of_resource(session: Session, resource_id: str) -> Sequence[Su
     )
 
 
+def subscriptions_of_grant(session: Session, grant_id: str) -> Sequence[Subscription]:
+    return (
+        session.execute(
+            select(Subscription)
+            .where(Subscription.grant_id == grant_id)
+            .order_by(Subscription.created_at.desc(), Subscription.id)
+        )
+        .scalars()
+        .all()
+    )
+
+
+def deliveries_of_grant(session: Session, grant_id: str, limit: int) -> Sequence[WebhookDelivery]:
+    return (
+        session.execute(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.grant_id == grant_id)
+            .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id)
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
+
+
 def pending_deliveries(session: Session, limit: int = 50) -> Sequence[WebhookDelivery]:
     return (
         session.execute(

@@ -629,6 +629,19 @@ class SubscriptionService:
             raise Conflict("The grant is not active.", "授权不在有效状态。", code="grant_inactive")
         return self.create(session, subject.actor, grant, url)
 
+    def of_grant(
+        self, session: Session, subject: Subject, grant_id: str, deliveries: int = 20
+    ) -> tuple[Grant, Sequence[Subscription], Sequence[WebhookDelivery]]:
+        """A grant's subscriptions and its most recent deliveries (status, attempts, last
+        error), for whoever may read the grant. Secrets stay sealed: they are shown once, when
+        made."""
+        grant = grant_service.get(session, subject, grant_id)
+        return (
+            grant,
+            repo.subscriptions_of_grant(session, grant.id),
+            repo.deliveries_of_grant(session, grant.id, deliveries),
+        )
+
     def secret(self, sub: Subscription) -> bytes:
         return unseal(get_node_key(), sub.secret_sealed, SECRET_CONTEXT)
 
