@@ -619,6 +619,23 @@ class MaskingService:
             raise not_found("Masking policy", "脱敏策略", name)
         return masking.parse_policy({"name": record.name, "rules": record.rules})
 
+    def require_exportable(self, session: Session, version: DatasetVersion) -> None:
+        """Important and core data never leave as rows, masked or not (SEC-4: usable but
+        invisible); an unclassified version counts as general until reviewed."""
+        vc = repo.of_version(session, version.id)
+        grade = vc.grade if vc is not None else None
+        if rules.sharing_flow(grade) == "policy":
+            return
+        assert grade is not None
+        en, zh = rules.GRADES[grade][1], rules.GRADES[grade][0]
+        raise Forbidden(
+            f"This version is graded {en.lower()}: important and core data do not leave the "
+            "platform as rows, not even masked.",
+            f"该版本定级为{zh}：重要数据和核心数据不得以数据行形式导出，脱敏后亦然。",
+            code="important_data_not_exported",
+            grade=grade,
+        )
+
     def export(
         self,
         session: Session,
@@ -632,6 +649,7 @@ class MaskingService:
         """Write a de-identified copy of a version; the policy is checked against the version's
         columns before anything is written. Recorded in the ledger with the output's SHA-256."""
         version = dataset_service.version(session, subject, version_id)
+        self.require_exportable(session, version)
         policy = self.resolve(session, subject, version, policy_name, inline)
         derived = inline is None and (not policy_name or policy_name == "default")
         masking.check_policy(policy, version.columns, allow_empty=derived)
