@@ -74,6 +74,7 @@ def world(client: Any, session: Session) -> dict[str, Any]:
     create_user(session, bureau, "reviewer", "reviewer")
     create_user(session, firm, "fintech", "member")
     create_user(session, uni, "prof", "member")
+    create_user(session, firm, "fintech.cdo", "cdo")
     kw: dict[str, Any] = {"share_attribute": "unconditional"}
     opened = create_resource(
         session, mzj, publish=True, name="养老服务对象名录", open_attribute="unconditional", **kw
@@ -88,6 +89,7 @@ def world(client: Any, session: Session) -> dict[str, Any]:
     session.commit()
     tokens = {u: bearer(login(session, u)) for u in ("officer.m", "reviewer", "fintech", "prof")}
     tokens["member.m"] = bearer(login(session, "member.m"))
+    tokens["fintech.cdo"] = bearer(login(session, "fintech.cdo"))
     session.commit()  # SQLite: release the write lock before the app writes
     for r in (opened, cond, closed):
         upload(client, tokens["officer.m"], r.id)
@@ -365,6 +367,13 @@ def test_public_demand_is_answered_and_the_contact_stays_private(
         json={"answer": "好"},
     )
     assert denied.status_code == 403
+    # An enterprise's chief data officer holds no public data: it does not answer for the city.
+    firm = client.post(
+        f"/api/v1/open/demands/{demand['id']}/answer",
+        headers=t["fintech.cdo"],
+        json={"answer": "我们有", "decline": True},
+    )
+    assert firm.status_code == 403 and firm.json()["error"]["code"] == "answer_not_allowed"
     ok = client.post(
         f"/api/v1/open/demands/{demand['id']}/answer",
         headers=t["officer.m"],

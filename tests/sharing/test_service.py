@@ -312,6 +312,9 @@ def test_responsibility_list(session: Session, city: Any) -> None:
     assert listing.overdue_requests == []  # the request is not late yet
     with pytest.raises(Forbidden):
         responsibility_service.listing(session, city["consumer"], city["gaj"].id)
+    unitless = Subject("u1", "nobody", None, "active", frozenset({"member"}), frozenset())
+    with pytest.raises(Forbidden):  # no unit of its own: not the whole city's list either
+        responsibility_service.listing(session, unitless, None)
     linked = responsibility_service.fulfil(session, city["provider"], item.id, city["open"].id)
     assert linked.fulfilled_at is not None
     assert responsibility_service.listing(session, city["provider"], None).overdue_items == 0

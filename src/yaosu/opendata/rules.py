@@ -32,6 +32,9 @@ REUSE_KINDS: dict[str, str] = {
     "visualization": "可视化",
     "other": "其他",
 }
+# Units that hold public data answer public demands: government departments and public
+# institutions, not enterprises or operators (which have no public data of their own).
+ANSWERING_ORG_KINDS = frozenset({"government", "institution"})
 DEMAND_STATES: dict[str, str] = {"open": "待答复", "answered": "已答复", "declined": "暂不开放"}
 REUSE_STATES: dict[str, str] = {"pending": "待审核", "shown": "已展示", "rejected": "未通过"}
 

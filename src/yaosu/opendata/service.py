@@ -587,8 +587,12 @@ class DemandService:
         """A government unit's data officer or the data authority answers, linking a listed
         resource or declining with the reason."""
         demand = self.get(session, demand_id)
+        # A concurrent answer waits for this one, then sees it answered.
+        session.refresh(demand, with_for_update=True)
         is_staff = bool(subject.roles & STAFF)
-        if not is_staff and not (subject.roles & PROVIDER_ROLES and subject.org_id):
+        unit = session.get(Organization, subject.org_id) if subject.org_id else None
+        government = unit is not None and unit.kind in rules.ANSWERING_ORG_KINDS
+        if not is_staff and not (subject.roles & PROVIDER_ROLES and government):
             raise Forbidden(
                 "Data officers of a providing unit, or the data authority, answer demands.",
                 "由数据提供单位的数据专管员或数据主管部门答复需求。",
@@ -701,6 +705,7 @@ class ReuseService:
         reuse = session.get(Reuse, reuse_id)
         if reuse is None:
             raise not_found("Reuse", "成果", reuse_id)
+        session.refresh(reuse, with_for_update=True)  # two reviewers: one decision
         if not subject.roles & STAFF:
             raise Forbidden(
                 "The data authority's reviewers decide which reuses are shown.",

@@ -797,7 +797,8 @@ class ResponsibilityService:
         staff = subject.is_system or subject.roles & repo.STAFF
         if org_id is None and not staff:
             org_id = subject.org_id
-        if org_id is not None and org_id != subject.org_id and not staff:
+        if not staff and (org_id is None or org_id != subject.org_id):
+            # A user of no unit has no list of its own, and never the whole city's.
             raise Forbidden(
                 "A unit sees its own responsibility list.",
                 "只能查看本单位的共享责任清单。",
