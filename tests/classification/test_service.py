@@ -280,6 +280,18 @@ def test_saved_policies(session: Session, world: Any) -> None:
             officer,
             schemas.MaskingPolicyCreate(name="bad", rules={"xm": {"op": "explode"}}),
         )
+    with pytest.raises(Invalid) as empty:  # a policy a user writes needs a rule
+        masking_service.create(session, officer, schemas.MaskingPolicyCreate(name="空", rules={}))
+    assert [p["problem"] for p in empty.value.details["problems"]] == ["no_rules"]
+    with pytest.raises(Invalid) as short:  # shape problems are told in Chinese too
+        masking_service.create(
+            session,
+            officer,
+            schemas.MaskingPolicyCreate(
+                name="短", rules={"xm": {"op": "pseudonymize", "length": 4}}
+            ),
+        )
+    assert "应大于或等于 16" in short.value.message_zh
     out = masking_service.export(session, officer, world["version"].id, p.name, None, "csv")
     try:
         rows = read_csv(out.path)

@@ -208,19 +208,65 @@ _POLICY = TypeAdapter(MaskingPolicy)
 def parse_policy(data: Any) -> MaskingPolicy:
     """A policy from JSON-like data; shape errors become one ``Invalid`` listing all of them."""
     try:
-        return _POLICY.validate_python(data)
+        policy = _POLICY.validate_python(data)
     except ValidationError as exc:
         problems = [
             {
                 "column": _column_of_location(e["loc"]),
                 "problem": e["type"],
                 "message": f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}",
-                "message_zh": f"{'.'.join(str(p) for p in e['loc'])}：{e['msg']}",
+                "message_zh": f"{'.'.join(str(p) for p in e['loc'])}：{_shape_zh(e)}",
             }
             for e in exc.errors(include_url=False)
         ]
         name = str(data.get("name", "")) if isinstance(data, dict) else ""
         raise _invalid(name, problems) from None
+    return policy
+
+
+def require_rules(policy: MaskingPolicy) -> None:
+    """A policy a user writes needs at least one rule (only a derived one may be empty)."""
+    if not policy.rules:
+        problem = {"column": None, "problem": "no_rules"}
+        raise _invalid(
+            policy.name,
+            [{**problem, "message": "the policy has no rules", "message_zh": "策略没有任何规则"}],
+        )
+
+
+# Pydantic's messages are English; the shape problems a policy author meets, in Chinese.
+_SHAPE_ZH = {
+    "missing": "缺少此项",
+    "extra_forbidden": "不支持此参数",
+    "greater_than_equal": "应大于或等于 {ge}",
+    "greater_than": "应大于 {gt}",
+    "less_than_equal": "应小于或等于 {le}",
+    "less_than": "应小于 {lt}",
+    "string_too_short": "长度至少为 {min_length}",
+    "string_too_long": "长度至多为 {max_length}",
+    "literal_error": "应为以下之一：{expected}",
+    "union_tag_invalid": "未知的操作 {tag}，应为以下之一：{expected_tags}",
+    "union_tag_not_found": "缺少操作 op",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "float_parsing": "应为数字",
+    "float_type": "应为数字",
+    "bool_parsing": "应为 true 或 false",
+    "bool_type": "应为 true 或 false",
+    "string_type": "应为文本",
+    "dict_type": "应为对象",
+    "model_type": "应为对象",
+}
+
+
+def _shape_zh(error: Any) -> str:
+    template = _SHAPE_ZH.get(error["type"])
+    if template is None:
+        return f"取值无效（{error['msg']}）"
+    try:
+        return template.format(**error.get("ctx", {}))
+    except (KeyError, IndexError):
+        return f"取值无效（{error['msg']}）"
 
 
 def _column_of_location(loc: tuple[Any, ...]) -> str | None:

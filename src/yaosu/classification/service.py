@@ -569,7 +569,7 @@ class MaskingService:
                 f"已存在名为 {data.name!r} 的脱敏策略。",
                 code="policy_exists",
             )
-        masking.parse_policy({"name": data.name, "rules": data.rules})
+        masking.require_rules(masking.parse_policy({"name": data.name, "rules": data.rules}))
         record = MaskingPolicyRecord(
             id=new_id(),
             org_id=subject.org_id,
