@@ -14,21 +14,12 @@ from typing import Any
 
 from playwright.sync_api import expect
 
+from tests.fixtures.browser import sign_in
 from tests.fixtures.classification import csv_bytes, people_rows
 from tests.web.conftest import screenshot
 
-PASSWORD = "yaosu-demo"
 ROWS = [{"sfzh": r["sfzh"], "xm": r["xm"], "sjhm": r["sjhm"]} for r in people_rows(200, seed=5)]
 GB18030 = csv_bytes(ROWS, "gb18030")
-
-
-def sign_in(page: Any, username: str, path: str) -> None:
-    page.goto(f"/login?next={path}")
-    page.fill("#l-user", username)
-    page.fill("#l-pass", PASSWORD)
-    with page.expect_navigation():
-        page.click("#login-form button[type=submit]")
-    expect(page.locator("#who")).to_contain_text(username)
 
 
 def sign_out(page: Any) -> None:

@@ -7,36 +7,15 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, expect
 
+from tests.fixtures.browser import no_dialogs, sign_in
 from tests.web.conftest import screenshot
 
 PASSWORD = "yaosu-demo"
 XSS = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
-
-
-def sign_in(page: Page, username: str, then: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"/login?next={quote(then)}")
-    page.fill("#l-user", username)
-    page.fill("#l-pass", PASSWORD)
-    page.click("#login-form button[type=submit]")
-    expect(page.locator("#who")).to_contain_text(username)
-
-
-def no_dialogs(page: Page) -> list[str]:
-    """Any alert() is an XSS that ran: record it (and dismiss it) to fail the test."""
-    seen: list[str] = []
-
-    def on_dialog(dialog: Any) -> None:
-        seen.append(dialog.message)
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    return seen
 
 
 def test_a_demand_is_posted_answered_by_the_provider_and_closed(page: Page) -> None:
@@ -159,7 +138,13 @@ def test_pulls_are_run_polled_retried_scheduled_and_the_resource_retired(
     expect(failed.locator(".cat-error")).to_contain_text("kakou.csv")
     failed.locator("button[data-retry]").click()
     expect(page.locator("#cat-pull-done")).to_contain_text("已重新执行")
-    expect(page.locator("#cat-job-table tr[data-status=failed]")).to_have_count(2, timeout=30_000)
+    # The old job is marked retried (it cannot be retried twice); the new one fails in turn.
+    retried = page.locator("#cat-job-table tr[data-status=retried]")
+    expect(retried).to_have_count(1)
+    expect(retried).to_contain_text("已重试")
+    expect(retried.locator("button[data-retry]")).to_have_count(0)
+    expect(page.locator("#cat-job-table tbody tr")).to_have_count(2)
+    expect(failed).to_have_count(1, timeout=30_000)
     # A database on a schedule: its password never comes back into the page.
     page.select_option("#cat-p-kind", "sql")
     page.fill("#cat-p-url", "postgresql+psycopg://etl:s3cret-pw@10.0.0.9/kakou")

@@ -6,13 +6,13 @@ the published resource that fulfils it. Screenshots: ws-subscriptions, ws-respon
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import date, timedelta
 from typing import Any
 
 from playwright.sync_api import Page, expect
 
+from tests.fixtures.browser import sign_in
 from tests.web.conftest import screenshot
 
 PASSWORD = "yaosu-demo"
@@ -29,16 +29,6 @@ def api_get(page: Page, username: str, path: str) -> Any:
     r = page.request.get(path, headers=headers(page, username))
     assert r.status == 200, r.text()
     return r.json()
-
-
-def sign_in(page: Page, username: str, path: str) -> None:
-    page.goto(f"/login?next={path}")
-    page.fill("#l-user", username)
-    page.fill("#l-pass", PASSWORD)
-    with page.expect_navigation():
-        page.click("#login-form button[type=submit]")
-    expect(page.locator("#who")).to_contain_text(username)
-    expect(page).to_have_url(re.compile(r"^http://[^/]+" + re.escape(path) + "$"))
 
 
 def sign_out(page: Page) -> None:

@@ -5,12 +5,12 @@ ws-open-demands."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 
 from playwright.sync_api import Page, expect
 
+from tests.fixtures.browser import sign_in
 from tests.web.conftest import screenshot
 
 PASSWORD = "yaosu-demo"
@@ -40,16 +40,6 @@ def officer_with_open_data(page: Page) -> tuple[str, dict[str, Any]]:
         if own:
             return username, own[0]
     raise AssertionError("the demo city has open datasets of a unit with a data officer")
-
-
-def sign_in(page: Page, username: str, path: str) -> None:
-    page.goto(f"/login?next={path}")
-    page.fill("#l-user", username)
-    page.fill("#l-pass", PASSWORD)
-    with page.expect_navigation():
-        page.click("#login-form button[type=submit]")
-    expect(page.locator("#who")).to_contain_text(username)
-    expect(page).to_have_url(re.compile(r"^http://[^/]+" + re.escape(path) + "$"))
 
 
 def test_a_provider_answers_a_public_demand(page: Page, console_errors: list[str]) -> None:

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from playwright.sync_api import Page, expect
 
+from tests.fixtures.browser import sign_in
 from tests.web.conftest import screenshot
 
 PASSWORD = "yaosu-demo"
@@ -45,14 +46,6 @@ class Api:
     def resource(self, name: str) -> dict[str, Any]:
         found = self.get(f"/api/v1/resources?q={quote(name)}&limit=50")["items"]
         return dict(next(r for r in found if r["name"] == name))
-
-
-def sign_in(page: Page, username: str, then: str) -> None:
-    page.goto(f"/login?next={quote(then)}")
-    page.fill("#l-user", username)
-    page.fill("#l-pass", PASSWORD)
-    page.click("#login-form button[type=submit]")
-    expect(page.locator("#who")).to_contain_text(username)
 
 
 def choose_rule(page: Page, n: int, column: str, op: str) -> None:

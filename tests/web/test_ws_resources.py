@@ -15,23 +15,14 @@ from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import expect
 
+from tests.fixtures.browser import sign_in
 from tests.fixtures.classification import csv_bytes, people_rows
 from tests.web.conftest import screenshot
 
-PASSWORD = "yaosu-demo"
 ROWS = [{"sfzh": r["sfzh"], "xm": r["xm"]} for r in people_rows(300, seed=11)]
 CSV = csv_bytes(ROWS, "gb18030")
 CHUNKS = re.compile(r"/api/v1/uploads/\w+/chunks\?offset=\d+$")
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-
-
-def sign_in(page: Any, username: str, path: str = "/workspace") -> None:
-    page.goto(f"/login?next={path}")
-    page.fill("#l-user", username)
-    page.fill("#l-pass", PASSWORD)
-    page.click("#login-form button[type=submit]")
-    expect(page.locator("#who")).to_contain_text(username)
-    expect(page).to_have_url(re.compile(r"^http://[^/]+" + re.escape(path) + "$"))
 
 
 def unique(name: str) -> str:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import quote
 
 from playwright.sync_api import Page, expect
 
+from tests.fixtures.browser import expect_refusal, no_dialogs, sign_in
 from tests.fixtures.identity import make_uscc
 from tests.web.conftest import screenshot
 
@@ -79,34 +79,6 @@ class Api:
         )
         assert decided["status"] == "authority_review"
         return str(req["id"])
-
-
-def sign_in(page: Page, username: str, then: str) -> None:
-    page.goto(f"/login?next={quote(then)}")
-    page.fill("#l-user", username)
-    page.fill("#l-pass", PASSWORD)
-    page.click("#login-form button[type=submit]")
-    expect(page.locator("#who")).to_contain_text(username)
-
-
-def no_dialogs(page: Page) -> list[str]:
-    """Any alert() is an XSS that ran: record it (and dismiss it) to fail the test."""
-    seen: list[str] = []
-
-    def on_dialog(dialog: Any) -> None:
-        seen.append(dialog.message)
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    return seen
-
-
-def expect_refusal(console_errors: list[str], status: int) -> None:
-    """An error answered on purpose shows up as a failed load in the console: expected here."""
-    assert console_errors and all(f"status of {status}" in e for e in console_errors), (
-        console_errors
-    )
-    console_errors.clear()
 
 
 def test_the_reviewer_works_the_four_queues(page: Page, console_errors: list[str]) -> None:

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.fixtures.browser import sign_in
 from tests.web.conftest import screenshot
 
 PASSWORD = "yaosu-demo"
@@ -73,16 +74,6 @@ def demo(live_server: str) -> dict[str, Any]:
             )
             assert made.status_code == 201, made.text
     return {"resource": auto["resource_id"], "fields": auto["fields"], "provider": officer}
-
-
-def sign_in(page: Any, username: str, path: str) -> None:
-    page.goto(f"/login?next={path}")
-    page.fill("#l-user", username)
-    page.fill("#l-pass", PASSWORD)
-    with page.expect_navigation():
-        page.click("#login-form button[type=submit]")
-    expect(page.locator("#who")).to_contain_text(username)
-    expect(page).to_have_url(re.compile(r"^http://[^/]+" + re.escape(path) + "$"))
 
 
 def sign_out(page: Any) -> None:

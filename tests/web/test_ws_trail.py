@@ -12,18 +12,11 @@ from typing import Any
 
 from playwright.sync_api import Page, Route, expect
 
+from tests.fixtures.browser import sign_in
 from tests.web.conftest import screenshot
 from yaosu.ledger import merkle
 
 SOCIAL_INSURANCE = "社会保险参保信息"  # a demo resource with requests, grants and a refusal
-
-
-def sign_in(page: Page, username: str, then: str) -> None:
-    page.goto(f"/login?next={then}")
-    page.fill("#l-user", username)
-    page.fill("#l-pass", "yaosu-demo")
-    page.locator("#login-form button").click()
-    expect(page).to_have_url(re.compile(r"^https?://[^/]+" + re.escape(then) + "$"))
 
 
 def resource_id(page: Page, name: str) -> str:

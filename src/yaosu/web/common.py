@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from yaosu.identity.access import CSRF_COOKIE, CSRF_HEADER, PUBLIC
 from yaosu.identity.subject import Subject
 from yaosu.kit.errors import Forbidden, Invalid, YaosuError
+from yaosu.kit.timeutil import aware
 from yaosu.opendata import ratelimit
 from yaosu.web import i18n
 
@@ -140,3 +141,43 @@ def render_error(request: Request, exc: YaosuError) -> Response:
         response.headers["HX-Reswap"] = "innerHTML"
         return response
     return render(request, "error.html", None, status_code=exc.status, message=message, exc=exc)
+
+
+# --- small pieces every workspace area uses ------------------------------------------------------
+MAX_PAGE = 10_000
+
+
+def words(key: str, **values: Any) -> tuple[str, str]:
+    """One message in (English, Chinese), for errors that carry both."""
+    return i18n.t(key, "en", **values), i18n.t(key, "zh", **values)
+
+
+def invalid(key: str, code: str, **values: Any) -> Invalid:
+    """A 422 whose messages are the catalog's words for ``key``."""
+    en, zh = words(key, **values)
+    return Invalid(en, zh, code=code)
+
+
+def page_number(value: str | None) -> int:
+    """A ``?page=`` value as 1..MAX_PAGE; anything else is the first page."""
+    try:
+        return max(1, min(MAX_PAGE, int(value or 1)))
+    except ValueError:
+        return 1
+
+
+def blank(value: str) -> str | None:
+    """A form field, stripped; empty is None."""
+    return value.strip() or None
+
+
+def go(request: Request, url: str) -> Response:
+    """After a successful form: htmx follows HX-Redirect; a plain form post gets a 303."""
+    if fragment(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+def when(value: Any) -> str:
+    """An instant as the workspace shows it: UTC, to the minute."""
+    return aware(value).strftime("%Y-%m-%d %H:%M") + " UTC" if value else "—"

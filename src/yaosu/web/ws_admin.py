@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from yaosu.api.deps import SESSION
@@ -29,7 +29,7 @@ from yaosu.identity.subject import Subject
 from yaosu.kit.errors import Conflict, Invalid
 from yaosu.kit.pagination import MAX_LIMIT
 from yaosu.web import i18n
-from yaosu.web.common import fragment, lang_of, render, validated
+from yaosu.web.common import blank, go, invalid, lang_of, page_number, render, validated
 from yaosu.web.workspace import page
 
 router = APIRouter(prefix="/workspace", include_in_schema=False)
@@ -61,27 +61,6 @@ FORM_FIELDS = {
     "reason",
 }
 _NUMBER = re.compile(r"\d+")
-
-
-def _words(key: str, **values: Any) -> tuple[str, str]:
-    return i18n.t(key, "en", **values), i18n.t(key, "zh", **values)
-
-
-def _invalid(key: str, code: str, **values: Any) -> Invalid:
-    en, zh = _words(key, **values)
-    return Invalid(en, zh, code=code)
-
-
-def _page_no(value: str | None) -> int:
-    try:
-        return max(1, int(value or 1))
-    except ValueError:
-        return 1
-
-
-def _blank(value: str) -> str | None:
-    text = value.strip()
-    return text or None
 
 
 def _label(prefix: str, lang: str) -> Any:
@@ -229,7 +208,7 @@ def org_listing(session: Session, subject: Subject, params: Any) -> OrgListing:
     q = (params.get("q") or "").strip()[:Q_MAX]
     kind = params.get("kind") if params.get("kind") in identity_rules.ORG_KINDS else None
     status = params.get("status") if params.get("status") in identity_rules.ORG_STATUSES else None
-    page_no = _page_no(params.get("page"))
+    page_no = page_number(params.get("page"))
     rows, total = org_service.list(
         session,
         subject,
@@ -256,7 +235,7 @@ def org_listing(session: Session, subject: Subject, params: Any) -> OrgListing:
 
 def user_listing(session: Session, subject: Subject, params: Any) -> UserListing:
     org = org_service.get(session, subject, params["org"]) if params.get("org") else None
-    page_no = _page_no(params.get("page"))
+    page_no = page_number(params.get("page"))
     rows, total = user_service.list(
         session,
         subject,
@@ -306,13 +285,6 @@ def admin(
     )
 
 
-def _go(request: Request, url: str) -> Response:
-    """After a successful form: htmx follows HX-Redirect; a plain form post a 303."""
-    if fragment(request):
-        return Response(status_code=204, headers={"HX-Redirect": url})
-    return RedirectResponse(url, status_code=303)
-
-
 @router.post("/admin/orgs")
 def create_org(
     request: Request,
@@ -331,22 +303,22 @@ def create_org(
     level and parent, the USCC and its check character, a USCC already registered. It gets its
     DID and key pair; then go to its page."""
     if not kind.strip():
-        raise _invalid("ws.admin.err.kind", "invalid_org_kind")
+        raise invalid("ws.admin.err.kind", "invalid_org_kind")
     data = _checked(
         identity_schemas.OrgCreate,
         {
             "name": name.strip(),
-            "name_en": _blank(name_en),
+            "name_en": blank(name_en),
             "kind": kind.strip(),
-            "gov_level": _blank(gov_level),
-            "parent_id": _blank(parent_id),
-            "uscc": _blank(uscc),
-            "region_code": _blank(region_code),
+            "gov_level": blank(gov_level),
+            "parent_id": blank(parent_id),
+            "uscc": blank(uscc),
+            "region_code": blank(region_code),
             "service_types": [s for s in service_types if s.strip()],
         },
     )
     org = org_service.create(session, subject, data)
-    return _go(request, f"/workspace/admin/orgs/{org.id}?created=1")
+    return go(request, f"/workspace/admin/orgs/{org.id}?created=1")
 
 
 # --- one organization ----------------------------------------------------------------------------
@@ -417,7 +389,7 @@ def _change_org(action: str) -> Any:
         session: Session = SESSION,
     ) -> HTMLResponse:
         if not reason.strip():
-            raise _invalid("ws.admin.reason_required", "reason_required")
+            raise invalid("ws.admin.reason_required", "reason_required")
         body = _checked(identity_schemas.StatusChange, {"reason": reason.strip()})
         org = org_service.get(session, subject, org_id)
         try:
@@ -467,13 +439,13 @@ def create_user(
     officer in their own unit). The answer names the user and a fresh, empty form: the password
     is never sent back."""
     if not org_id.strip():
-        raise _invalid("ws.admin.err.org", "org_required")
+        raise invalid("ws.admin.err.org", "org_required")
     data = _checked(
         identity_schemas.UserCreate,
         {
             "username": username.strip(),
             "display_name": display_name.strip(),
-            "email": _blank(email),
+            "email": blank(email),
             "org_id": org_id.strip(),
             "roles": roles,
             "password": password,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from yaosu.api.deps import SESSION
@@ -37,11 +37,20 @@ from yaosu.catalog.tasks import runner
 from yaosu.identity.access import require
 from yaosu.identity.service import org_service
 from yaosu.identity.subject import Subject
-from yaosu.kit.errors import Conflict, Invalid, NotFound
-from yaosu.kit.timeutil import aware
+from yaosu.kit.errors import Conflict, NotFound
 from yaosu.models.catalog import PullSchedule
 from yaosu.web import i18n
-from yaosu.web.common import fragment, lang_of, render, validated
+from yaosu.web.common import (
+    blank,
+    fragment,
+    go,
+    invalid,
+    lang_of,
+    page_number,
+    render,
+    validated,
+    when,
+)
 from yaosu.web.workspace import AUTHORITY, page
 
 router = APIRouter(prefix="/workspace", include_in_schema=False)
@@ -76,15 +85,6 @@ _SPLIT = re.compile(r"[,，、;；\s]+")
 
 
 # --- words and small views ---------------------------------------------------------------------
-def _words(key: str, **values: Any) -> tuple[str, str]:
-    return i18n.t(key, "en", **values), i18n.t(key, "zh", **values)
-
-
-def _invalid(key: str, code: str, **values: Any) -> Invalid:
-    en, zh = _words(key, **values)
-    return Invalid(en, zh, code=code)
-
-
 def _conflict(key: str, code: str, current: str, **values: Any) -> Conflict:
     """A stale page or a second submission, with the state named in each language."""
     return Conflict(
@@ -93,18 +93,6 @@ def _conflict(key: str, code: str, current: str, **values: Any) -> Conflict:
         code=code,
         current=current,
     )
-
-
-def when(value: Any) -> str:
-    """An instant as the workspace shows it: UTC, to the minute."""
-    return aware(value).strftime("%Y-%m-%d %H:%M") + " UTC" if value else "—"
-
-
-def _page_no(request: Request, name: str = "page") -> int:
-    try:
-        return max(1, min(10_000, int(request.query_params.get(name) or 1)))
-    except ValueError:
-        return 1
 
 
 def _helpers(request: Request) -> dict[str, Any]:
@@ -116,13 +104,6 @@ def _helpers(request: Request) -> dict[str, Any]:
         "jstate": lambda s: i18n.t(f"res.up.st.{s}", lang),
         "sep": "、" if lang == "zh" else ", ",
     }
-
-
-def _go(request: Request, url: str) -> Response:
-    """After a successful form: htmx follows HX-Redirect; a plain form post a 303."""
-    if fragment(request):
-        return Response(status_code=204, headers={"HX-Redirect": url})
-    return RedirectResponse(url, status_code=303)
 
 
 # --- demand lists 供需清单 -----------------------------------------------------------------------
@@ -147,7 +128,7 @@ def demands(
     demand for the units that may."""
     asked = request.query_params.get("status") or ""
     status = asked if asked in DEMAND_STATES else ""
-    page_no = _page_no(request)
+    page_no = page_number(request.query_params.get("page"))
     rows, total = demand_service.list(
         session, subject, status or None, PAGE_SIZE, (page_no - 1) * PAGE_SIZE
     )
@@ -185,9 +166,9 @@ def post_demand(
     """Post a demand: what is wanted, for which scenario, which fields, optionally of one unit;
     then go to its page."""
     if not title.strip():
-        raise _invalid("ws.catalog.d.title_required", "title_required")
+        raise invalid("ws.catalog.d.title_required", "title_required")
     if not description.strip():
-        raise _invalid("ws.catalog.d.description_required", "description_required")
+        raise invalid("ws.catalog.d.description_required", "description_required")
     data = validated(
         catalog_schemas.DemandCreate,
         {
@@ -199,7 +180,7 @@ def post_demand(
         },
     )
     demand = demand_service.post(session, subject, data)
-    return _go(request, f"/workspace/demands/{demand.id}")
+    return go(request, f"/workspace/demands/{demand.id}")
 
 
 @dataclass
@@ -310,14 +291,14 @@ def answer_demand(
         raise _closed(demand.status)
     if decision == "link":
         if not resource_id.strip():
-            raise _invalid("ws.catalog.d.resource_required", "resource_required")
+            raise invalid("ws.catalog.d.resource_required", "resource_required")
         body: dict[str, Any] = {"resource_id": resource_id.strip()}
     elif decision == "decline":
         if not reason.strip():
-            raise _invalid("ws.catalog.d.reason_required", "reason_required")
+            raise invalid("ws.catalog.d.reason_required", "reason_required")
         body = {"reason": reason.strip()}
     else:
-        raise _invalid("ws.catalog.d.choose", "decision_required")
+        raise invalid("ws.catalog.d.choose", "decision_required")
     data = validated(catalog_schemas.DemandAnswerCreate, body)
     demand_service.answer(session, subject, demand.id, data)
     return _demand_changed(request, session, subject, demand.id, "ws.catalog.d.answered")
@@ -409,7 +390,7 @@ def census_page(
     else:
         system = (request.query_params.get("system") or "").strip()
         if len(system) > 200:
-            raise _invalid("ws.catalog.a.too_long", "system_too_long")
+            raise invalid("ws.catalog.a.too_long", "system_too_long")
         values = {
             "system": system,
             "systems": census.systems(session, subject),
@@ -477,7 +458,7 @@ def pulls(
     button. ``?part=jobs`` from htmx answers the tables alone (the page polls while a job
     runs)."""
     resource = resource_service.get(session, subject, resource_id)
-    values = _pull_values(session, subject, resource, _page_no(request))
+    values = _pull_values(session, subject, resource, page_number(request.query_params.get("page")))
     if fragment(request) and request.query_params.get("part") == "jobs":
         return render(
             request, "ws/catalog/_pull_tables.html", subject, **values, **_helpers(request)
@@ -490,11 +471,6 @@ def pulls(
         **values,
         **_helpers(request),
     )
-
-
-def _blank(value: str) -> str | None:
-    text = value.strip()
-    return text or None
 
 
 @router.post("/resources/{resource_id}/pulls", response_class=HTMLResponse)
@@ -514,18 +490,18 @@ def request_pull(
     """Pull from a database (SQLAlchemy URL with a table or a query) or an HTTP CSV/JSON
     address: once now (a job), or on a cron schedule."""
     if kind not in PULL_KINDS:
-        raise _invalid("ws.catalog.p.kind_required", "invalid_pull_kind")
+        raise invalid("ws.catalog.p.kind_required", "invalid_pull_kind")
     if not url.strip():
-        raise _invalid("ws.catalog.p.url_required", "url_required")
+        raise invalid("ws.catalog.p.url_required", "url_required")
     if kind == "sql" and bool(table.strip()) == bool(query.strip()):
-        raise _invalid("ws.catalog.p.table_or_query", "table_or_query")
+        raise invalid("ws.catalog.p.table_or_query", "table_or_query")
     payload = {
         "kind": kind,
         "url": url.strip(),
-        "table": _blank(table) if kind == "sql" else None,
-        "query": _blank(query) if kind == "sql" else None,
-        "format": _blank(format) if kind == "http" else None,
-        "encoding": _blank(encoding) if kind == "http" else None,
+        "table": blank(table) if kind == "sql" else None,
+        "query": blank(query) if kind == "sql" else None,
+        "format": blank(format) if kind == "http" else None,
+        "encoding": blank(encoding) if kind == "http" else None,
         "cron": " ".join(cron.split()) or None,
     }
     data = validated(catalog_schemas.PullCreate, payload)
@@ -598,7 +574,7 @@ def retire_resource(
     A second click, or a page that missed a change of state, gets a clear message."""
     text = reason.strip()
     if not text:
-        raise _invalid("ws.catalog.r.reason_required", "reason_required")
+        raise invalid("ws.catalog.r.reason_required", "reason_required")
     data = validated(catalog_schemas.Reason, {"reason": text})
     resource = resource_service.get_for_review(session, subject, resource_id)
     if resource.status == "retired":

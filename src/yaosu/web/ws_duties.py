@@ -28,13 +28,12 @@ from yaosu.catalog.service import resource_service
 from yaosu.identity.access import require
 from yaosu.identity.service import org_service
 from yaosu.identity.subject import Subject
-from yaosu.kit.errors import Invalid
 from yaosu.sharing import schemas as sharing_schemas
 from yaosu.sharing.service import responsibility_service, subscription_service
 from yaosu.web import i18n
-from yaosu.web.common import fragment, lang_of, render, validated
+from yaosu.web.common import fragment, invalid, lang_of, page_number, render, validated, when
 from yaosu.web.workspace import AUTHORITY, OVERSIGHT, PROVIDER, page
-from yaosu.web.ws_sharing import _Resources, day_of, when
+from yaosu.web.ws_sharing import _Resources, day_of
 
 router = APIRouter(prefix="/workspace", include_in_schema=False)
 
@@ -54,22 +53,6 @@ DELIVERIES = 20
 
 
 # --- words ---------------------------------------------------------------------------------------
-def _words(key: str, **values: Any) -> tuple[str, str]:
-    return i18n.t(key, "en", **values), i18n.t(key, "zh", **values)
-
-
-def _invalid(key: str, code: str, **values: Any) -> Invalid:
-    en, zh = _words(key, **values)
-    return Invalid(en, zh, code=code)
-
-
-def _page_no(value: str | None) -> int:
-    try:
-        return max(1, min(10_000, int(value or 1)))
-    except ValueError:
-        return 1
-
-
 def _helpers(request: Request) -> dict[str, Any]:
     lang = lang_of(request)
     return {
@@ -207,7 +190,7 @@ def responsibilities(
         oversees=_oversees(subject),
         keeper=keeper,
         units=units,
-        **listing_values(session, subject, org, _page_no(request.query_params.get("page"))),
+        **listing_values(session, subject, org, page_number(request.query_params.get("page"))),
         **_helpers(request),
     )
 
@@ -216,7 +199,7 @@ def _due(value: str) -> datetime:
     try:
         day = date.fromisoformat(value.strip())
     except ValueError:
-        raise _invalid("ws.duties.bad_due", "invalid_due") from None
+        raise invalid("ws.duties.bad_due", "invalid_due") from None
     return datetime.combine(day, time(23, 59, 59), tzinfo=CITY_TIME)
 
 
@@ -259,11 +242,11 @@ def add_responsibility(
     """Add an item to a unit's list (the data authority), optionally with the resource that
     already fulfils it."""
     if not org_id.strip():
-        raise _invalid("ws.duties.unit_required", "org_required")
+        raise invalid("ws.duties.unit_required", "org_required")
     if not name.strip():
-        raise _invalid("ws.duties.name_required", "name_required")
+        raise invalid("ws.duties.name_required", "name_required")
     if not due.strip():
-        raise _invalid("ws.duties.due_required", "due_required")
+        raise invalid("ws.duties.due_required", "due_required")
     data = validated(
         sharing_schemas.ResponsibilityCreate,
         {
@@ -299,7 +282,7 @@ def link_responsibility(
     """Link the resource that fulfils an item (the item's unit, or the data authority); the
     item is fulfilled when the resource is published."""
     if not resource.strip():
-        raise _invalid("ws.duties.resource_required", "resource_required")
+        raise invalid("ws.duties.resource_required", "resource_required")
     item = responsibility_service.fulfil(session, subject, item_id, resource.strip())
     lang = lang_of(request)
     key = "ws.duties.linked" if item.fulfilled_at is not None else "ws.duties.linked_pending"
@@ -309,7 +292,7 @@ def link_responsibility(
         subject,
         i18n.t(key, lang, name=item.name),
         view.strip(),
-        _page_no(page_no),
+        page_number(page_no),
     )
 
 
@@ -322,13 +305,13 @@ def _hook_url(value: str) -> str:
     """The address as the API takes it (an absolute http or https URL), or a clear refusal."""
     text = value.strip()
     if not text:
-        raise _invalid("ws.duties.url_required", "url_required")
+        raise invalid("ws.duties.url_required", "url_required")
     if len(text) > MAX_URL:
-        raise _invalid("ws.duties.url_long", "url_too_long", n=MAX_URL)
+        raise invalid("ws.duties.url_long", "url_too_long", n=MAX_URL)
     try:
         return str(_Hook.model_validate({"url": text}).url)
     except ValidationError:
-        raise _invalid("ws.duties.bad_url", "invalid_url") from None
+        raise invalid("ws.duties.bad_url", "invalid_url") from None
 
 
 def _subscription_values(session: Session, subject: Subject, grant_id: str) -> dict[str, Any]:

@@ -21,13 +21,12 @@ from sqlalchemy.orm import Session
 from yaosu.api.deps import SESSION
 from yaosu.identity.access import require
 from yaosu.identity.subject import Subject
-from yaosu.kit.errors import Forbidden, Invalid
+from yaosu.kit.errors import Forbidden
 from yaosu.opendata import schemas as open_schemas
 from yaosu.opendata.service import demand_service, open_catalog, reuse_service
-from yaosu.web import i18n
-from yaosu.web.common import render, validated
+from yaosu.web.common import invalid, render, validated, when, words
 from yaosu.web.workspace import AUTHORITY, PROVIDER, page
-from yaosu.web.ws_sharing import day_of, when
+from yaosu.web.ws_sharing import day_of
 
 router = APIRouter(prefix="/workspace", include_in_schema=False)
 
@@ -41,15 +40,6 @@ REVIEW = require(*sorted(AUTHORITY), scope="catalog:write")
 TABS = ("demands", "reuses")
 PAGE_SIZE = 20
 SUGGESTIONS = 200  # open datasets offered in the answer form's list
-
-
-def _words(key: str, **values: Any) -> tuple[str, str]:
-    return i18n.t(key, "en", **values), i18n.t(key, "zh", **values)
-
-
-def _invalid(key: str, code: str) -> Invalid:
-    en, zh = _words(key)
-    return Invalid(en, zh, code=code)
 
 
 def tabs_for(subject: Subject) -> list[str]:
@@ -92,7 +82,7 @@ def open_operations(
     asked = request.query_params.get("tab")
     tab = asked if asked in TABS else tabs[0]
     if tab not in tabs:
-        en, zh = _words("ws.opendata.not_your_tab")
+        en, zh = words("ws.opendata.not_your_tab")
         raise Forbidden(en, zh, code="reviewer_required")
     try:
         page_no = max(1, min(10_000, int(request.query_params.get("page") or 1)))
@@ -152,9 +142,9 @@ def answer_demand(
     """Answer a public demand once: link an open dataset that meets it (optional), or decline
     with the reason. The answer is public."""
     if outcome not in ("answered", "declined"):
-        raise _invalid("ws.opendata.choose", "decision_required")
+        raise invalid("ws.opendata.choose", "decision_required")
     if not answer.strip():
-        raise _invalid("ws.opendata.answer_required", "answer_required")
+        raise invalid("ws.opendata.answer_required", "answer_required")
     data = validated(
         open_schemas.DemandAnswer,
         {
@@ -188,11 +178,11 @@ def decide_reuse(
 ) -> HTMLResponse:
     """Show a reuse on the portal, or hide it with the reason (the data authority)."""
     if decision not in ("show", "hide"):
-        raise _invalid("ws.opendata.choose", "decision_required")
+        raise invalid("ws.opendata.choose", "decision_required")
     show = decision == "show"
     text = reason.strip()
     if not show and not text:
-        raise _invalid("ws.opendata.reason_required", "reason_required")
+        raise invalid("ws.opendata.reason_required", "reason_required")
     data = validated(open_schemas.ReuseDecision, {"show": show, "reason": text or None})
     reuse = reuse_service.decide(session, subject, reuse_id, data)
     return _outcome(

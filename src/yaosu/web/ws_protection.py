@@ -21,7 +21,7 @@ from typing import Any, get_args
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
@@ -39,7 +39,7 @@ from yaosu.identity.subject import Subject
 from yaosu.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from yaosu.kit.timeutil import aware
 from yaosu.web import i18n
-from yaosu.web.common import fragment, lang_of, render, validated
+from yaosu.web.common import go, lang_of, page_number, render, validated
 from yaosu.web.workspace import page
 
 router = APIRouter(prefix="/workspace", include_in_schema=False)
@@ -89,13 +89,6 @@ def _invalid(key: str, code: str, **values: Any) -> Invalid:
     return Invalid(
         i18n.t(_w(key), "en", **values), i18n.t(_w(key), "zh", **values), code=code, **values
     )
-
-
-def _page_no(request: Request) -> int:
-    try:
-        return max(1, min(10_000, int(request.query_params.get("page") or 1)))
-    except ValueError:
-        return 1
 
 
 def _number(value: float) -> str:
@@ -164,13 +157,6 @@ def _helpers(request: Request) -> dict[str, Any]:
         "percent": lambda share: f"{share * 100:.1f}%",
         "num": lambda n: f"{n:,}",
     }
-
-
-def _go(request: Request, url: str) -> Response:
-    """After a successful form: htmx follows HX-Redirect; a plain form post gets a 303."""
-    if fragment(request):
-        return Response(status_code=204, headers={"HX-Redirect": url})
-    return RedirectResponse(url, status_code=303)
 
 
 def _problems(request: Request, exc: Invalid) -> HTMLResponse:
@@ -254,7 +240,7 @@ def _version_context(session: Session, subject: Subject, version_id: str) -> dic
 def _entries_values(
     session: Session, subject: Subject, request: Request, status: str
 ) -> dict[str, Any]:
-    page_no = _page_no(request)
+    page_no = page_number(request.query_params.get("page"))
     rows, total = important_data_service.listing(
         session, subject, status or None, PAGE_SIZE, (page_no - 1) * PAGE_SIZE
     )
@@ -273,7 +259,7 @@ def _entries_values(
 def _policies_values(
     session: Session, subject: Subject, request: Request, version_id: str
 ) -> dict[str, Any]:
-    page_no = _page_no(request)
+    page_no = page_number(request.query_params.get("page"))
     policies = list(masking_service.policies(session, subject))
     total = len(policies)
     shown = policies[(page_no - 1) * PAGE_SIZE : page_no * PAGE_SIZE]
@@ -377,7 +363,7 @@ def add_entry(
     except Invalid as exc:
         raise _form_checked(exc, ENTRY_LABELS) from None
     entry = important_data_service.create(session, subject, data)
-    return _go(request, f"/workspace/protection/important/{entry.id}")
+    return go(request, f"/workspace/protection/important/{entry.id}")
 
 
 def _seen(entry: Any) -> str:
@@ -585,8 +571,8 @@ def create_policy(
             return _problems(request, exc)
         raise
     if version is not None:
-        return _go(request, f"/workspace/versions/{version.id}/export?policy={quote(record.id)}")
-    return _go(request, f"/workspace/protection?tab=policies&created={quote(record.id)}")
+        return go(request, f"/workspace/versions/{version.id}/export?policy={quote(record.id)}")
+    return go(request, f"/workspace/protection?tab=policies&created={quote(record.id)}")
 
 
 # --- a version: masked export and k-anonymity ----------------------------------------------------

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from yaosu.api.deps import SESSION
@@ -31,7 +31,7 @@ from yaosu.identity.service import org_service
 from yaosu.identity.subject import Subject
 from yaosu.kit.errors import Conflict, Invalid, NotFound, not_found
 from yaosu.web import i18n
-from yaosu.web.common import fragment, lang_of, render, validated
+from yaosu.web.common import blank, go, lang_of, page_number, render, validated
 from yaosu.web.workspace import AUTHORITY, OVERSIGHT, page
 
 router = APIRouter(prefix="/workspace", include_in_schema=False)
@@ -74,13 +74,6 @@ UPLOAD_WORDS = (
     "st.cancelled",
 )
 _SPLIT = re.compile(r"[,，、;；\s]+")
-
-
-def _page_no(value: str | None) -> int:
-    try:
-        return max(1, int(value or 1))
-    except ValueError:
-        return 1
 
 
 def human_size(n: int | None) -> str:
@@ -133,7 +126,7 @@ def listing(session: Session, subject: Subject, params: Any) -> Listing:
         view = "proposed"
     elif params.get("scope") == "city":
         view = "city"
-    page_no = _page_no(params.get("page"))
+    page_no = page_number(params.get("page"))
     offset = (page_no - 1) * PAGE_SIZE
     provider = _unit_filter(subject)
     if view == "proposed":
@@ -207,11 +200,6 @@ def _choices() -> dict[str, Any]:
     }
 
 
-def _blank(value: str) -> str | None:
-    text = value.strip()
-    return text or None
-
-
 def _where(loc: list[Any], lang: str) -> str:
     """A validation error's location as the form's words: "信息项第 2 行 名称"."""
     head = str(loc[0]) if loc else ""
@@ -280,13 +268,6 @@ def new_resource(request: Request, subject: Subject = Depends(EDIT)) -> HTMLResp
     )
 
 
-def _go(request: Request, url: str) -> Response:
-    """After a successful form: htmx follows HX-Redirect; a plain form post a 303."""
-    if fragment(request):
-        return Response(status_code=204, headers={"HX-Redirect": url})
-    return RedirectResponse(url, status_code=303)
-
-
 def catalog_form(
     name: str = Form(default=""),
     name_en: str = Form(default=""),
@@ -330,19 +311,19 @@ def catalog_form(
             rows.append(row)
     return {
         "name": name.strip(),
-        "name_en": _blank(name_en),
+        "name_en": blank(name_en),
         "summary": summary.strip(),
-        "format": _blank(format),
+        "format": blank(format),
         "fields": rows,
-        "update_cycle": _blank(update_cycle),
-        "base_library": _blank(base_library),
-        "theme": _blank(theme),
-        "share_attribute": _blank(share_attribute),
-        "share_conditions": _blank(share_conditions),
-        "share_legal_basis": _blank(share_legal_basis),
-        "share_method": _blank(share_method),
-        "open_attribute": _blank(open_attribute),
-        "source_system": _blank(source_system),
+        "update_cycle": blank(update_cycle),
+        "base_library": blank(base_library),
+        "theme": blank(theme),
+        "share_attribute": blank(share_attribute),
+        "share_conditions": blank(share_conditions),
+        "share_legal_basis": blank(share_legal_basis),
+        "share_method": blank(share_method),
+        "open_attribute": blank(open_attribute),
+        "source_system": blank(source_system),
         "authoritative": authoritative,
         "keywords": [k for k in _SPLIT.split(keywords) if k],
         "contact": {
@@ -376,7 +357,7 @@ def register_resource(
             resource_id=twin.id,
         )
     resource = resource_service.register(session, subject, data)
-    return _go(request, f"/workspace/resources/{resource.id}")
+    return go(request, f"/workspace/resources/{resource.id}")
 
 
 @router.get("/resources/{resource_id}/edit", response_class=HTMLResponse)
@@ -415,7 +396,7 @@ def update_resource(
         raise explained(exc) from None
     resource = resource_service.get_for_review(session, subject, resource_id)
     resource_service.update(session, subject, resource.id, data)
-    return _go(request, f"/workspace/resources/{resource.id}")
+    return go(request, f"/workspace/resources/{resource.id}")
 
 
 # --- the resource page ---------------------------------------------------------------------------
@@ -572,7 +553,7 @@ def submit_resource(
     if resource.status not in ("draft", "returned"):
         raise _not_submittable(resource.status)
     resource_service.submit(session, subject, resource.id)
-    return _go(request, f"/workspace/resources/{resource.id}")
+    return go(request, f"/workspace/resources/{resource.id}")
 
 
 # --- classification review -----------------------------------------------------------------------

@@ -31,7 +31,7 @@ from yaosu.policy.model import DELIVERY_MODES, MASKING_OPS
 from yaosu.sharing import schemas as sharing_schemas
 from yaosu.sharing.service import overdue, request_service
 from yaosu.web import i18n
-from yaosu.web.common import lang_of, render, validated
+from yaosu.web.common import invalid, lang_of, render, validated, words
 from yaosu.web.workspace import AUTHORITY, PROVIDER, page
 
 router = APIRouter(prefix="/workspace", include_in_schema=False)
@@ -57,10 +57,6 @@ def tabs_for(subject: Subject) -> list[str]:
     return tabs
 
 
-def _words(key: str, **values: Any) -> tuple[str, str]:
-    return i18n.t(key, "en", **values), i18n.t(key, "zh", **values)
-
-
 def _state(status: str, lang: str) -> str:
     return i18n.t(f"rev.state.{status}", lang)
 
@@ -75,22 +71,17 @@ def already_decided(status: str) -> Conflict:
     )
 
 
-def _invalid(key: str, code: str, **values: Any) -> Invalid:
-    en, zh = _words(key, **values)
-    return Invalid(en, zh, code=code)
-
-
 def _reason(reason: str, required: bool) -> str | None:
     text = reason.strip()
     if required and not text:
-        raise _invalid("rev.reason_required", "reason_required")
+        raise invalid("rev.reason_required", "reason_required")
     return text or None
 
 
 def _decision(decision: str, reason: str) -> tuple[bool, str | None]:
     """The form's choice, approve or reject, and its reason (required to reject)."""
     if decision not in ("approve", "reject"):
-        raise _invalid("rev.choose", "decision_required")
+        raise invalid("rev.choose", "decision_required")
     approve = decision == "approve"
     return approve, _reason(reason, required=not approve)
 
@@ -287,7 +278,7 @@ def reviews(
     asked = request.query_params.get("tab")
     tab = asked if asked in AUTHORITY_TABS + PROVIDER_TABS else tabs[0]
     if tab not in tabs:
-        en, zh = _words("rev.not_your_queue")
+        en, zh = words("rev.not_your_queue")
         raise Forbidden(en, zh, code="not_your_queue")
     try:
         page_no = max(1, int(request.query_params.get("page") or 1))
@@ -423,15 +414,15 @@ def _narrowing(
     if narrow_fields:
         extra = [f for f in fields if f not in item.fields]
         if extra:
-            raise _invalid("rev.fields_not_offered", "fields_not_requested", v=", ".join(extra))
+            raise invalid("rev.fields_not_offered", "fields_not_requested", v=", ".join(extra))
         if not fields:
-            raise _invalid("rev.no_fields", "no_fields")
+            raise invalid("rev.no_fields", "no_fields")
         if set(fields) != set(item.fields):
             changes["fields"] = [f for f in item.fields if f in set(fields)]
     term = _optional_int(term_days, "rev.term")
     if term is not None:
         if term > item.term_days:
-            raise _invalid("rev.term_longer", "term_not_shorter", days=item.term_days)
+            raise invalid("rev.term_longer", "term_not_shorter", days=item.term_days)
         if term < item.term_days:
             changes["term_days"] = term
     for key, value in (("calls_per_day", calls_per_day), ("rows_per_day", rows_per_day)):

@@ -33,7 +33,7 @@ from yaosu.identity import schemas as identity_schemas
 from yaosu.identity.access import require
 from yaosu.identity.service import org_service, token_service
 from yaosu.identity.subject import Subject
-from yaosu.kit.errors import Conflict, Forbidden, Invalid, NotFound
+from yaosu.kit.errors import Conflict, Forbidden, NotFound
 from yaosu.kit.timeutil import aware, utcnow
 from yaosu.policy import describe
 from yaosu.policy.model import DELIVERY_MODES, Policy, parse_policy
@@ -41,7 +41,7 @@ from yaosu.sharing import rules as sharing_rules
 from yaosu.sharing import schemas as sharing_schemas
 from yaosu.sharing.service import grant_service, overdue, request_service
 from yaosu.web import i18n
-from yaosu.web.common import lang_of, render, validated
+from yaosu.web.common import invalid, lang_of, page_number, render, validated, when
 from yaosu.web.workspace import AUTHORITY, OVERSIGHT, PROVIDER, page
 
 router = APIRouter(prefix="/workspace", include_in_schema=False)
@@ -65,20 +65,6 @@ ATTRIBUTES = ("unconditional", "conditional", "none")
 
 
 # --- words and small views ---------------------------------------------------------------------
-def _words(key: str, **values: Any) -> tuple[str, str]:
-    return i18n.t(key, "en", **values), i18n.t(key, "zh", **values)
-
-
-def _invalid(key: str, code: str, **values: Any) -> Invalid:
-    en, zh = _words(key, **values)
-    return Invalid(en, zh, code=code)
-
-
-def when(value: datetime | None) -> str:
-    """An instant as the workspace shows it: UTC, to the minute."""
-    return aware(value).strftime("%Y-%m-%d %H:%M") + " UTC" if value else "—"
-
-
 def day_of(value: datetime | None) -> str:
     return aware(value).strftime("%Y-%m-%d") if value else "—"
 
@@ -94,13 +80,6 @@ def _helpers(request: Request) -> dict[str, Any]:
         "delivery": lambda m: DELIVERY_MODES.get(m, (m, m))[i],
         "sep": "、" if lang == "zh" else ", ",
     }
-
-
-def _page_no(request: Request, name: str = "page") -> int:
-    try:
-        return max(1, min(10_000, int(request.query_params.get(name) or 1)))
-    except ValueError:
-        return 1
 
 
 def _labels(resource: Any | None) -> dict[str, str]:
@@ -187,7 +166,10 @@ def sharing(
     role = role if role in ROLES else ""
     channel = channel if channel in CHANNELS else ""
     gstatus = gstatus if gstatus in sharing_rules.GRANT_STATES else ""
-    page_no, gpage_no = _page_no(request), _page_no(request, "gpage")
+    page_no, gpage_no = (
+        page_number(request.query_params.get("page")),
+        page_number(request.query_params.get("gpage")),
+    )
     requests, total = request_service.list(
         session,
         subject,
@@ -268,7 +250,7 @@ def _term(value: str) -> int:
     except ValueError:
         days = 0
     if not 1 <= days <= sharing_rules.MAX_TERM_DAYS:
-        raise _invalid("shr.bad_term", "invalid_term")
+        raise invalid("shr.bad_term", "invalid_term")
     return days
 
 
@@ -289,9 +271,9 @@ def new_request(
     """File the request; the answer says at once whether it was approved automatically (with
     the grant), refused by the rules (with the reason), or sent to review (with the deadline)."""
     if not fields:
-        raise _invalid("shr.no_fields", "no_fields")
+        raise invalid("shr.no_fields", "no_fields")
     if not legal_basis.strip():
-        raise _invalid("shr.basis_required", "legal_basis_required")
+        raise invalid("shr.basis_required", "legal_basis_required")
     data = validated(
         sharing_schemas.ShareRequestCreate,
         {
@@ -545,7 +527,7 @@ def _change_grant(action: str) -> Any:
     ) -> HTMLResponse:
         text = reason.strip()
         if not text:
-            raise _invalid("shr.reason_required", "reason_required")
+            raise invalid("shr.reason_required", "reason_required")
         grant = grant_service.get(session, subject, grant_id)
         try:
             grant_service.change(session, subject, grant.id, target, text[:2000])
@@ -634,15 +616,15 @@ def create_token(
     """Make a token; its secret is shown in the answer, once. Scopes beyond the caller's own
     are refused by the service."""
     if not name.strip():
-        raise _invalid("shr.tok.no_name", "name_required")
+        raise invalid("shr.tok.no_name", "name_required")
     if not scopes:
-        raise _invalid("shr.tok.no_scope", "invalid_scope")
+        raise invalid("shr.tok.no_scope", "invalid_scope")
     try:
         days = int(expires_in_days.strip() or "90")
     except ValueError:
         days = 0
     if not 1 <= days <= 730:
-        raise _invalid("shr.tok.bad_days", "invalid_expiry")
+        raise invalid("shr.tok.bad_days", "invalid_expiry")
     data = validated(
         identity_schemas.TokenCreate,
         {"name": name.strip(), "scopes": scopes, "expires_in_days": days},
