@@ -67,10 +67,7 @@ def datasets(
     session: Session = SESSION,
 ) -> HTMLResponse:
     q = (request.query_params.get("q") or "").strip()[:200] or None
-    try:
-        page = max(1, int(request.query_params.get("page") or 1))
-    except ValueError:
-        page = 1
+    page = common.page_number(request.query_params.get("page"))
     filters = {k: request.query_params.getlist(k) for k in FACETS if k in request.query_params}
     found = open_catalog.search(session, q, filters, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     items = open_catalog.views(session, [open_catalog.get(session, r.id) for r in found.items])

@@ -24,7 +24,7 @@ from yaosu.identity.subject import Subject
 from yaosu.kit.errors import Forbidden
 from yaosu.opendata import schemas as open_schemas
 from yaosu.opendata.service import demand_service, open_catalog, reuse_service
-from yaosu.web.common import invalid, render, validated, when, words
+from yaosu.web.common import invalid, page_number, render, validated, when, words
 from yaosu.web.workspace import AUTHORITY, PROVIDER, page
 from yaosu.web.ws_sharing import day_of
 
@@ -84,10 +84,7 @@ def open_operations(
     if tab not in tabs:
         en, zh = words("ws.opendata.not_your_tab")
         raise Forbidden(en, zh, code="reviewer_required")
-    try:
-        page_no = max(1, min(10_000, int(request.query_params.get("page") or 1)))
-    except ValueError:
-        page_no = 1
+    page_no = page_number(request.query_params.get("page"))
     counts = {t: _rows(session, subject, t, 1, 0)[1] for t in tabs}
     items, total = _rows(session, subject, tab, PAGE_SIZE, (page_no - 1) * PAGE_SIZE)
     return page(

@@ -31,7 +31,7 @@ from yaosu.policy.model import DELIVERY_MODES, MASKING_OPS
 from yaosu.sharing import schemas as sharing_schemas
 from yaosu.sharing.service import overdue, request_service
 from yaosu.web import i18n
-from yaosu.web.common import invalid, lang_of, render, validated, words
+from yaosu.web.common import invalid, lang_of, page_number, render, validated, words
 from yaosu.web.workspace import AUTHORITY, PROVIDER, page
 
 router = APIRouter(prefix="/workspace", include_in_schema=False)
@@ -280,10 +280,7 @@ def reviews(
     if tab not in tabs:
         en, zh = words("rev.not_your_queue")
         raise Forbidden(en, zh, code="not_your_queue")
-    try:
-        page_no = max(1, int(request.query_params.get("page") or 1))
-    except ValueError:
-        page_no = 1
+    page_no = page_number(request.query_params.get("page"))
     counts = {t: _rows(session, subject, t, 1, 0)[1] for t in tabs}
     items, total = queue(session, subject, tab, PAGE_SIZE, (page_no - 1) * PAGE_SIZE)
     return page(
