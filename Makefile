@@ -12,7 +12,7 @@ help:
 	@echo "make test   - install into .venv, lint, type-check, check layers, run the whole test suite"
 	@echo "make bench  - run the benchmarks under bench/ and print their figures"
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py src/yaosu/classification/_hmac.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -33,6 +33,7 @@ from yaosu.classification.masking import (
     export_masked,
     mask_table,
     parse_policy,
+    register_functions,
     select_list,
 )
 from yaosu.kit.errors import Invalid
@@ -621,6 +622,7 @@ def test_select_list_quotes_names_binds_the_key_and_runs_on_any_query() -> None:
     table = pa.table({'say "hi"': ["x"], "姓 名": ["张三"], "a,b": ["gone"], "plain": ["kept"]})
     con = duckdb.connect()
     try:
+        register_functions(con)  # the pseudonym may call yaosu_hmac_sha256 (native.py)
         con.register("src", table)
         out = con.execute(f"SELECT {sql} FROM src WHERE plain = ?", [*params, "kept"]).fetchall()
         description = [d[0] for d in con.description]
