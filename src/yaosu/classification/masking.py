@@ -615,8 +615,8 @@ _DATE_SHIFT_DOMAIN = "yaosu.date_shift:"  # so a shift is not readable from a ps
 _SEPARATORS = (" ", "\t", "\n", "\f", "\r", "\u3000", "-")
 # +86 / 0086 before a mobile number; before a landline only with the + or 00, since local
 # numbers can start with 86.
-_MOBILE_PREFIX = _lit(r"^(?:\+?86|0086)(1[0-9]{10})$")
-_LANDLINE_PREFIX = _lit(r"^(?:\+86|0086)([0-9]{7,12})$")
+_MOBILE_PREFIX = _lit(r"^(?:\+?86|0086)(1[0-9]{10})$")  # 13 characters at least
+_LANDLINE_PREFIX = _lit(r"^(?:\+86|0086)([0-9]{7,12})$")  # 10 characters at least
 
 
 def _text(col: str, kind: str) -> str:
@@ -644,9 +644,13 @@ def _trim(t: str) -> str:
     )
 
 
-def _drop_prefix(t: str, prefix: str) -> str:
+def _drop_prefix(t: str, prefix: str, shortest: int) -> str:
+    # Most values are too short to carry a prefix: strlen rules them out before the regex.
     rewritten = f"regexp_replace({t}, {prefix}, '\\1')"
-    return f"CASE WHEN regexp_matches({t}, {prefix}) THEN {rewritten} ELSE {t} END"
+    return (
+        f"CASE WHEN strlen({t}) >= {shortest} AND regexp_matches({t}, {prefix}) "
+        f"THEN {rewritten} ELSE {t} END"
+    )
 
 
 def _normalized(t: str, kind: str, fmt: str | None, *, linking: bool) -> str:
@@ -660,9 +664,11 @@ def _normalized(t: str, kind: str, fmt: str | None, *, linking: bool) -> str:
     if fmt == "bank_card":
         return _strip(t, _SEPARATORS) if text else t
     if fmt == "mobile":
-        return _drop_prefix(_strip(t, (*_SEPARATORS, "(", ")")) if text else t, _MOBILE_PREFIX)
+        stripped = _strip(t, (*_SEPARATORS, "(", ")")) if text else t
+        return _drop_prefix(stripped, _MOBILE_PREFIX, 13)
     if fmt == "landline" and linking:
-        return _drop_prefix(_strip(t, (*_SEPARATORS, "(", ")")) if text else t, _LANDLINE_PREFIX)
+        stripped = _strip(t, (*_SEPARATORS, "(", ")")) if text else t
+        return _drop_prefix(stripped, _LANDLINE_PREFIX, 10)
     # Masks show the value as it is (edge spaces only ever cost masked characters, never reveal
     # one); linking operators trim, so " 张三" and "张三" get the same pseudonym.
     trimmed = _trim(t) if text and linking else t
@@ -675,10 +681,12 @@ def _keep_mask(t: str, first: int, last: int, char: str) -> str:
     c = _lit(char)
     if first + last == 0:
         return f"repeat({c}, length({t}))"
+    # concat builds the string once (|| twice would copy it twice); a NULL falls to the ELSE
+    # branch, where repeat keeps it NULL (concat would make it '').
     return (
-        f"CASE WHEN length({t}) <= {first + last} THEN repeat({c}, length({t})) "
-        f"ELSE left({t}, {first}) || repeat({c}, length({t}) - {first + last}) "
-        f"|| right({t}, {last}) END"
+        f"CASE WHEN length({t}) > {first + last} THEN concat(left({t}, {first}), "
+        f"repeat({c}, length({t}) - {first + last}), right({t}, {last})) "
+        f"ELSE repeat({c}, length({t})) END"
     )
 
 
