@@ -295,6 +295,9 @@ def test_age_band_from_dates_date_times_and_strings() -> None:
     dates = [dt.date(1990, 6, 15), dt.date(1990, 6, 16), dt.date(2030, 1, 1), None]
     assert masked(dates, rule, type=pa.date32()) == ["30-39", "30-39", None, None]
     assert masked([dt.date(1994, 6, 16)], rule, type=pa.date32()) == ["20-29"]
+    # Born after the reference day, even by less than a year: no age at all, not 0-9.
+    soon = [AS_OF + dt.timedelta(days=1), AS_OF + dt.timedelta(days=90), AS_OF]
+    assert masked(soon, rule, type=pa.date32()) == [None, None, "0-9"]
     stamps = [dt.datetime(1960, 1, 1, 8, 30)]
     assert masked(stamps, rule, type=pa.timestamp("us")) == ["60-69"]
     texts = ["1990-06-15", "1990/6/15", "19900615", "1990年6月15日", "1990-06-15 10:00:00", "bad"]

@@ -829,9 +829,13 @@ def _generalize(col: str, kind: str, rule: Generalize) -> tuple[str, str]:
         width = int(rule.width or 10)
         if kind in {"integer", "float"}:
             age = f"TRY_CAST(floor({col}) AS BIGINT)"  # NaN and ±inf give NULL
+            future = f"{age} < 0"
         else:
             as_of = f"DATE '{rule.as_of.isoformat()}'" if rule.as_of else "current_date"
-            age = f"date_sub('year', {_as_date(col, kind)}, {as_of})"
+            born = _as_date(col, kind)
+            age = f"date_sub('year', {born}, {as_of})"
+            # Compared as dates: date_sub counts a birth date under a year ahead as age 0.
+            future = f"{born} > {as_of}"
         low = f"(({age}) // {width}) * {width}"
         label = (
             f"CAST({age} AS VARCHAR)"
@@ -839,7 +843,7 @@ def _generalize(col: str, kind: str, rule: Generalize) -> tuple[str, str]:
             else f"CAST({low} AS VARCHAR) || '-' || CAST({low} + {width - 1} AS VARCHAR)"
         )
         top = f"WHEN {age} >= {rule.top} THEN '{rule.top}+' " if rule.top else ""
-        return f"CASE WHEN {age} < 0 THEN NULL {top}ELSE {label} END", "text"
+        return f"CASE WHEN {future} THEN NULL {top}ELSE {label} END", "text"
     if rule.kind == "address_district":
         return f"nullif(regexp_extract({col}, {_lit(_ADDRESS_RE)}, 0), '')", "text"
     if rule.kind == "grid":
