@@ -122,3 +122,25 @@ def test_people_fixture_round_trips_in_every_encoding(tmp_path: Path) -> None:
         path = write_csv(tmp_path / f"{encoding}.csv", rows, encoding=encoding)
         got = all_rows(path)
         assert [r["姓名"] for r in got] == [r[1] for r in rows[1:]]
+
+
+@pytest.mark.parametrize("read_size", [1, 7, 4096, 1 << 20])
+def test_the_stream_hands_back_exactly_the_text_whatever_the_read_size(
+    tmp_path: Path, read_size: int
+) -> None:
+    from yaosu.dataplane.encoding import Utf8Stream
+
+    text = "".join(f"{i},张三𠀀,\"北京,\"\"东城\"\"\"\n" for i in range(3000))
+    path = tmp_path / "gb.csv"
+    path.write_bytes(text.encode("gb18030"))
+    stream = Utf8Stream(str(path), "gb18030", chunk_size=1000, quote=b'"')
+    try:
+        parts = []
+        while chunk := stream.read(read_size):
+            assert len(chunk) <= read_size
+            parts.append(chunk)
+    finally:
+        stream.close()
+    assert b"".join(parts) == text.encode("utf-8")
+    assert stream.offset == path.stat().st_size and stream.quotes % 2 == 0
+    assert stream.line_at(path.stat().st_size) == 3001  # the line after the last newline

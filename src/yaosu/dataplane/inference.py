@@ -126,16 +126,40 @@ def _any(mask: pa.Array) -> bool:
     return bool(pc.any(mask).as_py())
 
 
+def _may_contain(col: pa.Array, *needles: str) -> bool:
+    """Whether some value of ``col`` may contain one of ``needles``, from one search of the
+    column's bytes (memchr speed) instead of a search per value. Bytes behind nulls count too,
+    so True may be a false alarm: callers then run the exact per-value test."""
+    if len(col) == 0:
+        return False
+    if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
+        return True
+    _, offsets, data = col.buffers()
+    if data is None:
+        return False
+    ends = memoryview(offsets).cast("q" if pa.types.is_large_string(col.type) else "i")
+    raw = memoryview(data)[ends[col.offset] : ends[col.offset + len(col)]].tobytes()
+    return any(n.encode() in raw for n in needles)
+
+
+def _contains(col: pa.Array, needle: str) -> bool:
+    """Whether some non-null value of ``col`` contains ``needle``."""
+    return _may_contain(col, needle) and _any(pc.match_substring(col, needle))
+
+
 def _plain_decimals(col: pa.Array) -> pa.Array | None:
     """Parse a column of plain decimals (no exponent) without a regex, or return None.
 
     Arrow's parser also takes ``+1``, ``.5``, ``5.``, ``01.5``, ``inf`` and ``nan``; each of
     those is ruled out with a cheap whole-column test. Anything else goes to the regex.
     """
-    if _any(pc.match_substring(col, "e")) or _any(pc.match_substring(col, "E")):
+    if _contains(col, "e") or _contains(col, "E"):
         return None
     parsed = _cast_or_none(col, pa.float64())
-    if parsed is None or pc.all(pc.is_finite(parsed)).as_py() is False:
+    if parsed is None:
+        return None
+    # Without letters, only a number of over 15 integer digits (refused below) can be infinite.
+    if _may_contain(col, "i", "I", "n", "N") and pc.all(pc.is_finite(parsed)).as_py() is False:
         return None
     if any(_any(pc.starts_with(col, p)) for p in ("+", ".", "-.")) or _any(pc.ends_with(col, ".")):
         return None
@@ -158,7 +182,7 @@ def _bad_float(col: pa.Array) -> _Check:
     if parsed is not None:
         return -1, parsed
     ok = pc.match_substring_regex(col, _FLOAT)
-    if (_any(pc.match_substring(col, "e")) or _any(pc.match_substring(col, "E"))) and _any(
+    if (_contains(col, "e") or _contains(col, "E")) and _any(
         pc.match_substring_regex(col, _BIG_EXPONENT)
     ):
         # 1e999 is well-formed but not a finite double.
@@ -174,7 +198,7 @@ def canonical_dates(col: pa.Array, *, force: bool = False) -> pa.Array:
     assumed padded already (the usual case); a cast then rejects any exception, and callers
     retry with ``force``.
     """
-    if pc.any(pc.match_substring(col, "/")).as_py():
+    if _contains(col, "/"):
         col = pc.replace_substring(col, "/", "-")
     if not force:
         lengths = pc.min_max(pc.binary_length(col)).as_py()
@@ -211,12 +235,17 @@ def _first_before_year_1000(parsed: pa.Array) -> int:
 def _bad_date_like(col: pa.Array, pattern: str, target: pa.DataType) -> _Check:
     # Fast path: Arrow's ISO parser accepts exactly the padded forms and checks the calendar,
     # so one cast settles a whole batch. A failing cast is slow, hence the '/' test first.
-    slashes = pc.match_substring(col, "/")
+    slashes = _contains(col, "/")
     parsed = None
-    if not pc.any(slashes).as_py():
+    if not slashes:
         parsed = _cast_or_none(col, target)
     # Values spelled with both '/' and '-' are not dates; the slow path finds the first one.
-    if parsed is None and not pc.any(pc.and_(slashes, pc.match_substring(col, "-"))).as_py():
+    mixed = (
+        slashes
+        and _may_contain(col, "-")
+        and _any(pc.and_(pc.match_substring(col, "/"), pc.match_substring(col, "-")))
+    )
+    if parsed is None and not mixed:
         parsed = _parse_dates(col, target)
     if parsed is not None:
         early = _first_before_year_1000(parsed)
