@@ -130,7 +130,7 @@ def test_the_stream_hands_back_exactly_the_text_whatever_the_read_size(
 ) -> None:
     from yaosu.dataplane.encoding import Utf8Stream
 
-    text = "".join(f"{i},张三𠀀,\"北京,\"\"东城\"\"\"\n" for i in range(3000))
+    text = "".join(f'{i},张三𠀀,"北京,""东城"""\n' for i in range(3000))
     path = tmp_path / "gb.csv"
     path.write_bytes(text.encode("gb18030"))
     stream = Utf8Stream(str(path), "gb18030", chunk_size=1000, quote=b'"')

@@ -463,9 +463,7 @@ class Utf8Stream(io.RawIOBase):
 
     def _too_long(self) -> None:
         assert self._max_line is not None
-        self.error = line_too_long(
-            self.line_at(self._line_start), self._line_start, self._max_line
-        )
+        self.error = line_too_long(self.line_at(self._line_start), self._line_start, self._max_line)
         raise self.error
 
 
