@@ -161,18 +161,23 @@ def _plain_decimals(col: pa.Array) -> pa.Array | None:
     # Without letters, only a number of over 15 integer digits (refused below) can be infinite.
     if _may_contain(col, "i", "I", "n", "N") and pc.all(pc.is_finite(parsed)).as_py() is False:
         return None
-    if any(_any(pc.starts_with(col, p)) for p in ("+", ".", "-.")) or _any(pc.ends_with(col, ".")):
+    if _may_contain(col, "+") and _any(pc.starts_with(col, "+")):
         return None
-    body = pc.utf8_ltrim(col, characters="-") if _any(pc.starts_with(col, "-")) else col
+    if any(_any(pc.starts_with(col, p)) for p in (".", "-.")) or _any(pc.ends_with(col, ".")):
+        return None
+    negative = _may_contain(col, "-") and _any(pc.starts_with(col, "-"))
+    body = pc.utf8_ltrim(col, characters="-") if negative else col
     length = pc.binary_length(body)
     zero = pc.starts_with(body, "0")
     if _any(zero) and _any(
         pc.and_(pc.and_(zero, pc.invert(pc.starts_with(body, "0."))), pc.greater(length, 1))
     ):
         return None  # a leading zero: 007, 00.5
-    dot = pc.find_substring(body, ".")
-    whole_digits = pc.if_else(pc.less(dot, 0), length, dot)
-    if (pc.max(whole_digits).as_py() or 0) > 15:
+    # More than 15 integer digits (no leading zeros) means a magnitude of at least 1e15. The
+    # converse can fail only by rounding (999999999999999.99999), and None is always safe: the
+    # caller then checks the grammar exactly.
+    largest = pc.max(pc.abs(parsed)).as_py()
+    if largest is not None and largest >= 1e15:
         return None
     return parsed
 
