@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import resource
+import statistics
 from collections.abc import Callable
 from typing import Any
 
@@ -45,3 +46,10 @@ def best(current: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     if not current or ("seconds" in new and new["seconds"] < current.get("seconds", float("inf"))):
         return new
     return current
+
+
+def paired(label: str, ratios: list[float]) -> str:
+    """One line with the ratio of each round (its two runs were neighbours in time) and their
+    median: steadier than the ratio of best runs on a shared machine."""
+    each = ", ".join(f"{r:.2f}×" for r in ratios)
+    return f"  {label} round by round: {each} (median {statistics.median(ratios):.2f}×)"

@@ -19,14 +19,13 @@ forces it, for comparison).
 from __future__ import annotations
 
 import shutil
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import best, in_child, pick
+from bench.common import best, in_child, paired, pick
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华玉萍红玲芬燕彬鹏辉建国志文斌宇浩然"
@@ -154,13 +153,13 @@ def main(quick: bool = False) -> None:
         plain: dict[str, Any] = {}
         masked: dict[str, Any] = {}
         no_pseudonym: dict[str, Any] = {}
-        paired: list[float] = []  # masked / plain of each round, whose runs are neighbours
+        rounds: list[float] = []  # masked / plain of each round
         for _ in range(runs):
             plain_run = in_child(_plain, str(src), str(tmp / "plain.parquet"))
             masked_run = in_child(_masked, str(src), str(tmp / "masked.parquet"), "hmac-sha256")
             plain, masked = best(plain, plain_run), best(masked, masked_run)
             if "seconds" in plain_run and "seconds" in masked_run:
-                paired.append(masked_run["seconds"] / plain_run["seconds"])
+                rounds.append(masked_run["seconds"] / plain_run["seconds"])
             no_pseudonym = best(
                 no_pseudonym, in_child(_masked, str(src), str(tmp / "masked-4.parquet"), None)
             )
@@ -172,11 +171,8 @@ def main(quick: bool = False) -> None:
         if "seconds" in plain and "seconds" in masked:
             ratio = masked["seconds"] / plain["seconds"]
             print(f"ratio masked / plain: {ratio:.2f}× (target ≤ 2.00×)")
-        if len(paired) > 1:
-            print(
-                f"  round by round: {', '.join(f'{r:.2f}×' for r in paired)} "
-                f"(median {statistics.median(paired):.2f}×)"
-            )
+        if len(rounds) > 1:
+            print(paired("masked / plain", rounds))
         if "seconds" in plain and "seconds" in no_pseudonym:
             ratio = no_pseudonym["seconds"] / plain["seconds"]
             print(f"  (the 4 columns other than the HMAC-SHA256 pseudonym: {ratio:.2f}×)")
