@@ -695,8 +695,8 @@ def _format_mask(t: str, fmt: str, char: str) -> str:
     if fmt in _KEEP:
         return _keep_mask(t, *_KEEP[fmt], char)
     if fmt == "person_name":
-        # One regular-expression pass (RE2) instead of comparing with each compound surname.
-        # The regular expression is evaluated once per value (one branch per surname length).
+        # One RE2 match per value, not a comparison per compound surname; it is the condition
+        # of a branch per surname length, so it is not evaluated again for the length.
         compound = _lit("^(" + "|".join(_COMPOUND_SURNAMES) + ").")
         return (
             f"CASE WHEN length({t}) <= 1 THEN repeat({c}, length({t})) "
