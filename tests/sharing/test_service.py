@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.fixtures.catalog import create_resource
@@ -22,6 +23,7 @@ from yaosu.identity.subject import Subject
 from yaosu.kit.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from yaosu.kit.timeutil import utcnow
 from yaosu.ledger.service import ledger_service
+from yaosu.models import Subscription
 from yaosu.policy.model import parse_policy
 from yaosu.sharing import schemas, webhook
 from yaosu.sharing.service import (
@@ -268,6 +270,24 @@ def test_subscribers_get_a_signed_webhook_for_each_new_version(session: Session,
         subscription_service.deliver_pending(session, down)
     assert len(failing) == 5  # five attempts, then marked failed
     assert sub.active
+
+
+def test_a_webhook_url_longer_than_the_column_is_refused_before_anything_is_stored(
+    session: Session, city: Any
+) -> None:
+    req = request_service.submit(session, city["consumer"], ask(city["open"]))
+    gid = req.grant_id or ""
+    before = session.scalar(select(func.count()).select_from(Subscription))
+    with pytest.raises(Invalid) as refused:
+        subscription_service.subscribe(
+            session, city["consumer"], gid, "https://mzj.example.cn/" + "a" * 480
+        )
+    assert refused.value.code == "url_too_long" and "503 characters" in refused.value.message
+    assert session.scalar(select(func.count()).select_from(Subscription)) == before
+    sub, _ = subscription_service.subscribe(
+        session, city["consumer"], gid, "https://mzj.example.cn/" + "a" * 477
+    )
+    assert len(sub.url) == 500
 
 
 def test_a_grants_subscriptions_and_deliveries_are_listed_for_its_readers(

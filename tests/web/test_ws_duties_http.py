@@ -476,6 +476,8 @@ def test_deliveries_show_their_status_attempts_and_errors_escaped(
         ("mzj.example.cn/hook", "地址无效"),
         ("https://", "地址无效"),
         ("https://example.cn/" + "a" * 500, "地址过长"),
+        # short as typed, over the limit once percent-encoded: the service refuses it
+        ("https://example.cn/" + "张" * 160, "最多 500 个"),
     ],
 )
 def test_bad_urls_are_refused_clearly(

@@ -595,12 +595,22 @@ class GrantService:
         return repo.count_by_status(session, repo.readable_grants(subject), Grant)
 
 
+MAX_WEBHOOK_URL = 500
+"""Characters a subscription's URL may have (the column's size), after normalisation."""
+
+
 class SubscriptionService:
     """Webhooks for new versions of granted resources, signed with a per-subscription secret."""
 
     def create(
         self, session: Session, actor: Actor, grant: Grant, url: str
     ) -> tuple[Subscription, str]:
+        if len(url) > MAX_WEBHOOK_URL:
+            raise Invalid(
+                f"The webhook URL has {len(url)} characters; at most {MAX_WEBHOOK_URL} are kept.",
+                f"回调地址有 {len(url)} 个字符，最多 {MAX_WEBHOOK_URL} 个。",
+                code="url_too_long",
+            )
         secret = secrets.token_urlsafe(32)
         sub = Subscription(
             id=new_id(),

@@ -29,7 +29,7 @@ from yaosu.identity.access import require
 from yaosu.identity.service import org_service
 from yaosu.identity.subject import Subject
 from yaosu.sharing import schemas as sharing_schemas
-from yaosu.sharing.service import responsibility_service, subscription_service
+from yaosu.sharing.service import MAX_WEBHOOK_URL, responsibility_service, subscription_service
 from yaosu.web import i18n
 from yaosu.web.common import fragment, invalid, lang_of, page_number, render, validated, when
 from yaosu.web.workspace import AUTHORITY, OVERSIGHT, PROVIDER, page
@@ -48,7 +48,6 @@ PAGE_SIZE = 20
 UNIT_KINDS = ("government", "institution")
 # A due date is the end of that day in the city's time (China Standard Time, UTC+8).
 CITY_TIME = timezone(timedelta(hours=8))
-MAX_URL = 500  # the subscriptions table keeps 500 characters
 DELIVERIES = 20
 
 
@@ -306,8 +305,8 @@ def _hook_url(value: str) -> str:
     text = value.strip()
     if not text:
         raise invalid("ws.duties.url_required", "url_required")
-    if len(text) > MAX_URL:
-        raise invalid("ws.duties.url_long", "url_too_long", n=MAX_URL)
+    if len(text) > MAX_WEBHOOK_URL:  # the service checks again after normalisation
+        raise invalid("ws.duties.url_long", "url_too_long", n=MAX_WEBHOOK_URL)
     try:
         return str(_Hook.model_validate({"url": text}).url)
     except ValidationError:
