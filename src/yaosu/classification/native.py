@@ -5,7 +5,7 @@ DuckDB's ``sha256`` is software-only and an HMAC written in SQL hashes four bloc
 value. The optional extension ``yaosu.classification._hmac`` hashes the padded key once into an
 inner and an outer state and then costs two compressions per value, with OpenSSL's libcrypto
 (SHA-NI where the CPU has it) and without the GIL, so DuckDB's threads hash in parallel: about
-0.15 s per million values on one core, against about 1.2 s of CPU for the SQL form.
+0.14 s per million values on one core, against about 1.2 s of CPU for the SQL form.
 
 The extension is built by ``pip install`` when a C compiler and OpenSSL's headers are there
 (``setup.py``); without it, or with ``YAOSU_NATIVE_HMAC=0``, masking uses the SQL form, which
