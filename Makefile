@@ -4,11 +4,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+PORT   ?= 8000
 
 .PHONY: up test check bench install clean help
 
 help:
-	@echo "make up     - install into .venv and run a node with the demo city (SQLite + local files)"
+	@echo "make up     - install into .venv and run a node with the demo city (SQLite + local files);"
+	@echo "              PORT=8080 serves on another port (default 8000)"
 	@echo "make test   - install into .venv, lint, type-check, check layers, run the whole test suite"
 	@echo "make bench  - run the benchmarks under bench/ and print their figures"
 
@@ -21,7 +23,7 @@ $(STAMP): pyproject.toml setup.py src/yaosu/classification/_hmac.c
 install: $(STAMP)
 
 up: install
-	$(BIN)/yaosu up
+	$(BIN)/yaosu up --port $(PORT)
 
 check: install
 	$(BIN)/ruff check src tests bench

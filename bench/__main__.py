@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import classify, ingest, ledger, mask, portal, search, service
+from bench import classify, cli, ingest, ledger, mask, portal, search, service
 
 BENCHES = {
     "ledger": ledger.main,
@@ -14,6 +14,7 @@ BENCHES = {
     "mask": mask.main,
     "service": service.main,
     "portal": portal.main,
+    "cli": cli.main,
 }
 
 

@@ -1,4 +1,5 @@
-"""create_app(): the API at /api/v1 (OpenAPI at /api/v1/openapi.json, docs at /api/docs)."""
+"""create_app(): the API at /api/v1 (OpenAPI at /api/v1/openapi.json, docs at /api/docs and
+/api/redoc)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 import yaosu
-from yaosu.api import errors
+from yaosu.api import docs, errors
 from yaosu.api.deps import SESSION
 from yaosu.catalog.endpoints import router as catalog_router
 from yaosu.catalog.tasks import runner
@@ -26,6 +27,7 @@ from yaosu.db import get_engine, session_factory, unit_of_work
 from yaosu.identity.access import PUBLIC
 from yaosu.identity.endpoints import router as identity_router
 from yaosu.identity.service import org_service
+from yaosu.identity.subject import Subject
 from yaosu.ledger.endpoints import router as ledger_router
 from yaosu.ledger.service import ledger_service
 from yaosu.opendata.ckan import router as ckan_router
@@ -54,8 +56,10 @@ health_router = APIRouter(tags=["health"])
 
 
 @health_router.get("/health")
-def health(_: None = Depends(PUBLIC), session: Session = SESSION) -> dict[str, Any]:
-    """Database, storage and version; 200 when all are usable."""
+def health(subject: Subject | None = Depends(PUBLIC), session: Session = SESSION) -> dict[str, Any]:
+    """Database, storage and version; 200 when all are usable. Anyone sees the status, the
+    version and an ``ok`` flag per part; the database dialect and the storage location are
+    shown only to a signed-in platform administrator (they tell an attacker where to aim)."""
     settings = get_settings()
     session.execute(text("SELECT 1"))
     storage = settings.storage_root
@@ -63,13 +67,17 @@ def health(_: None = Depends(PUBLIC), session: Session = SESSION) -> dict[str, A
     if "://" not in storage:
         root = Path(storage)
         storage_ok = root.is_dir() and root.stat().st_mode & 0o200 != 0
-    return {
+    body: dict[str, Any] = {
         "status": "ok" if storage_ok else "degraded",
         "version": yaosu.__version__,
-        "database": {"ok": True, "dialect": session.get_bind().dialect.name},
-        "storage": {"ok": storage_ok, "url": storage},
+        "database": {"ok": True},
+        "storage": {"ok": storage_ok},
         "ledger": {"size": ledger_service.size(session)},
     }
+    if subject is not None and "platform_admin" in subject.roles:
+        body["database"]["dialect"] = session.get_bind().dialect.name
+        body["storage"]["url"] = storage
+    return body
 
 
 # Every router served under /api/v1; tests walk this to check each route declares its callers.
@@ -137,7 +145,7 @@ def create_app(
         description="A city's public-data platform: catalog, sharing, open data, operation, "
         "trading, rights and assets — policy-checked and verifiable. 城市公共数据要素平台。",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served by yaosu.api.docs, from the package rather than a CDN
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -153,6 +161,7 @@ def create_app(
     if "://" not in storage:
         Path(storage).mkdir(parents=True, exist_ok=True)
     errors.install(app, html=common.render_error)
+    docs.install(app)
     for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     for router in ROOT_ROUTERS:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     access_token_ttl: int = Field(default=3600, description="Seconds a login token lives.")
     session_ttl: int = Field(default=8 * 3600, description="Seconds a browser session lives.")
     demo_password: str = Field(default="yaosu-demo", description="Password of every demo account.")
+    cli_user: str | None = Field(
+        default=None,
+        description="Username the `yaosu` commands act as when --as is not given; commands that "
+        "change state refuse to run without one.",
+    )
     checkpoint_interval: int = Field(
         default=60,
         description="Seconds between scheduled ledger checkpoints while serving (0 = off).",
@@ -54,9 +59,49 @@ class Settings(BaseSettings):
     open_rate_key: int = Field(
         default=1200, description="Open-data downloads and API calls per minute per API key."
     )
+    open_min_k: int = Field(
+        default=5,
+        ge=2,
+        description="Smallest equivalence class (k-anonymity) over the quasi-identifiers of an "
+        "unconditional-open distribution for the resource to be opened.",
+    )
+    login_max_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Failed sign-ins per account in one login window before it waits "
+        "(password guessing; counted in the database, shared by every server process).",
+    )
+    login_max_failures_address: int = Field(
+        default=50,
+        ge=1,
+        description="Failed sign-ins per client address (IPv6: per /64) in one login window.",
+    )
+    login_window: int = Field(
+        default=900,
+        ge=1,
+        description="Seconds of the login window; a locked account or address is free again "
+        "when its window ends.",
+    )
     argon2_fast: bool = Field(
         default=False, description="Cheap argon2 parameters; for tests only, never in production."
     )
+    pull_allow: str = Field(
+        default="",
+        description="Private networks pulls and webhooks may reach: comma-separated CIDRs and "
+        "host names (*.name for any below). Loopback opens only for a CIDR wholly inside it "
+        "(127.0.0.1/32); link-local, metadata and the like never. See docs/catalog.md.",
+    )
+
+    @field_validator("pull_allow")
+    @classmethod
+    def _pull_allow_parses(cls, value: str) -> str:
+        # A typo here fails at start-up, not as an error in every pull. (Nothing to parse when
+        # empty: netguard imports httpx, which every `yaosu` command would otherwise load.)
+        if value.strip():
+            from yaosu.kit.netguard import NetPolicy
+
+            NetPolicy.parse(value)
+        return value
 
     @property
     def resolved_database_url(self) -> str:

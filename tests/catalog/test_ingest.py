@@ -21,7 +21,7 @@ from tests.fixtures.identity import SYSTEM, bearer, create_org, create_user, log
 from yaosu.catalog import schemas
 from yaosu.catalog.service import dataset_service
 from yaosu.catalog.tasks import run_in_session
-from yaosu.config import get_settings
+from yaosu.config import get_settings, reset_settings
 from yaosu.kit.errors import Conflict
 from yaosu.kit.timeutil import utcnow
 from yaosu.ledger.service import ledger_service
@@ -177,7 +177,10 @@ def test_sql_pull_and_bad_query(session: Any, tmp_path: Path) -> None:
     assert "nowhere" in failed.error["message"]
 
 
-def test_http_pull(session: Any, tmp_path: Path) -> None:
+def test_http_pull(session: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The test server is on loopback: refused unless a loopback CIDR is listed explicitly.
+    monkeypatch.setenv("YAOSU_PULL_ALLOW", "127.0.0.1/32")
+    reset_settings()
     (tmp_path / "stops.csv").write_bytes("zdmc,xl\n滨海站,1路\n长安站,2路\n".encode())
     server = ThreadingHTTPServer(
         ("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
@@ -202,6 +205,8 @@ def test_http_pull(session: Any, tmp_path: Path) -> None:
         assert failed.status == "failed" and "404" in failed.error["message"]
     finally:
         server.shutdown()
+        monkeypatch.delenv("YAOSU_PULL_ALLOW")
+        reset_settings()
 
 
 def test_scheduled_pulls_queue_jobs_when_due(session: Any) -> None:
@@ -210,7 +215,7 @@ def test_scheduled_pulls_queue_jobs_when_due(session: Any) -> None:
         session,
         SYSTEM,
         resource.id,
-        schemas.PullCreate(kind="http", url="http://127.0.0.1:9/x.csv", cron="*/5 * * * *"),
+        schemas.PullCreate(kind="http", url="http://data.example/x.csv", cron="*/5 * * * *"),
     )
     assert schedule.cron == "*/5 * * * *"
     assert dataset_service.due_pulls(session, utcnow()) == []
@@ -223,7 +228,7 @@ def test_scheduled_pulls_queue_jobs_when_due(session: Any) -> None:
             session,
             SYSTEM,
             resource.id,
-            schemas.PullCreate(kind="http", url="http://127.0.0.1:9/x.csv", cron="every day"),
+            schemas.PullCreate(kind="http", url="http://data.example/x.csv", cron="every day"),
         )
     assert exc.value.code == "invalid_cron"
 

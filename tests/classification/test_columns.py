@@ -144,7 +144,7 @@ def test_messy_formats() -> None:
 
 def test_a_few_dirty_values_do_not_change_the_type_but_do_not_count() -> None:
     values = column(VALUES["resident_id"], 97)
-    dirty = ["110105194912310021", "未知", "123"]
+    dirty = ["110105194912310021", "待补录", "123"]  # (placeholders such as 未知: below)
     found = classify(col=[*values, *dirty, None, None])["col"]
     assert found.type == "resident_id"
     assert (found.non_null, found.valid) == (100, 97)
@@ -244,6 +244,122 @@ def test_landline_or_mobile_under_a_generic_phone_name() -> None:
     found = classify(联系电话=column(VALUES["landline"]), lxdh=column(VALUES["mobile"]))
     assert found["联系电话"].type == "landline" and found["联系电话"].hint == "landline"
     assert found["lxdh"].type == "mobile" and found["lxdh"].hint == "mobile"
+
+
+# -- noise does not hide personal data (issue 21) -----------------------------------------------
+
+JUNK = ["未知", "N/A", "-", "无", "测试", "123", "暂无", "test"]
+
+
+def noisy_names(n: int, seed: int = 21) -> list[str]:
+    """A third clean names, half names with noise around or inside, the rest junk rows."""
+    rng = random.Random(seed)
+    forms = [
+        "{}1",
+        "{}02",
+        "{} 3",
+        "{}（先生）",
+        "{}女士",
+        "{} 小姐",
+        "{}(本人)",
+        "*{}*",
+        "{}_01",
+        "姓名：{}",
+        "{}\u200b",
+    ]
+    out = []
+    for i in range(n):
+        name = VALUES["person_name"](rng)
+        if i % 6 in (0, 1):
+            out.append(name)
+        elif i % 6 == 2:
+            out.append(name[0] + rng.choice([" ", "\u3000", "\t", "\u00a0", "\u200b"]) + name[1:])
+        elif i % 6 in (3, 4):
+            out.append(rng.choice(forms).format(name))
+        else:
+            out.append(rng.choice(JUNK))
+    return out
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        *["姓名", "xm", "name", "联系人", "负责人", "客户姓名", "fullName", "收件人"],
+        *["姓 名", "姓\u200b名", "ＸＭ", "联系人（必填）"],  # a header hiding its meaning
+    ],
+)
+def test_a_noisy_name_column_under_a_name_hint_is_a_name_column(header: str) -> None:
+    values = noisy_names(N)
+    found = classify(**{header: values})[header]
+    assert found.type == "person_name", found.reason
+    assert found.hint == "person_name"
+    junk = sum(1 for v in values if v in JUNK)
+    assert found.valid == N - junk  # every noisy name counts, no junk row does
+    mask = finding_mask(pa.array(values), found)  # masking reaches the noisy values too
+    assert [bool(m) for m in mask] == [v not in JUNK for v in values]
+
+
+def test_noise_needs_the_hint() -> None:
+    values = noisy_names(N)
+    found = classify(c=values)["c"]
+    clean = sum(1 for v in values if DETECTORS["person_name"].is_valid(v))
+    assert found.valid in (0, clean)  # without a hint only the strict names count
+
+
+@pytest.mark.parametrize(
+    ("header", "code", "wrap"),
+    [
+        ("联系电话", "mobile", ["{}", "{}（本人）", "手机：{}", "{}转", "tel:{}", "{}\t[备用]"]),
+        ("sjhm", "mobile", ["{}", "{} (手机)", "☎{}", "TEL {}"]),
+        ("身份证号", "resident_id", ["{}", "{}(户主)", "身份证：{}", "ID{}", "{} 【本人】"]),
+        ("sfzh", "resident_id", ["{}", "{}（本人）"]),
+    ],
+)
+def test_noisy_phones_and_ids_under_their_hint(header: str, code: str, wrap: list[str]) -> None:
+    rng = random.Random(4)
+    base = column(VALUES[code])
+    values = []
+    for i, v in enumerate(base):
+        if code == "mobile" and i % 3 == 0:
+            v = f"{v[:3]}.{v[3:7]}.{v[7:]}"
+        if code == "resident_id" and i % 3 == 0:
+            v = f"{v[:6]} {v[6:14]} {v[14:].lower()}"
+        values.append(rng.choice(wrap).format(v) if i % 5 else rng.choice(JUNK))
+    found = classify(**{header: values})[header]
+    assert found.type == code, found.reason
+    assert found.valid == sum(1 for i in range(N) if i % 5)
+    # the same values under a neutral name: the wrapped ones do not count
+    neutral = classify(c=values)["c"]
+    assert neutral.valid < found.valid
+
+
+def test_padding_with_placeholders_does_not_hide_a_column() -> None:
+    names = column(VALUES["person_name"], 60)
+    ids = column(VALUES["resident_id"], 60)
+    pad = ["无", "-", "N/A", "未知", "暂无", "null", "—", "/"] * 30  # 240 rows of nothing
+    found = classify(姓名=names + pad, 证件=ids + pad, col=ids + pad)
+    assert found["姓名"].type == "person_name" and found["姓名"].valid == 60
+    assert found["证件"].type == "resident_id" and found["col"].type == "resident_id"
+    assert found["col"].confidence == pytest.approx(1.0)
+    assert "240 placeholders" in found["col"].reason and "240 个" in found["col"].reason_zh
+
+
+@pytest.mark.parametrize("header", ["姓名", "name", "联系人", "负责人", "xm"])
+def test_decoys_under_a_name_hint_stay_unclassified(header: str) -> None:
+    rng = random.Random(8)
+    decoys = {
+        "facilities": ["第一人民医院", "市图书馆", "中心小学", "人民公园", "体育中心", "科技馆"],
+        "streets": ["中山路", "解放大道", "长安街", "人民路88号", "文三路1", "建设街2"],
+        "companies": ["杭州华兴科技有限公司", "深圳恒通贸易有限公司1", "华润万家超市"],
+        "stations": ["西湖站", "火车东站1", "杭州南站（高铁）"],
+        "products": ["SKU-AX-12345", "iPhone 15", "P40 Pro"],
+    }
+    for kind, pool in decoys.items():
+        values = [rng.choice(pool) + rng.choice(["", "1", " 2", "（总部）"]) for _ in range(N)]
+        values += ["无"] * 50  # padding changes nothing
+        found = classify(**{header: values})[header]
+        assert found.type is None, (kind, found.reason)
+        assert found.valid == 0
 
 
 # -- free text ----------------------------------------------------------------------------------

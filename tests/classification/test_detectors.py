@@ -257,7 +257,130 @@ def test_weak_forms_only_where_documented() -> None:
     assert not DETECTORS["gps"].is_weak("181.5")
     assert DETECTORS["birth_date"].is_weak("1990-03-07 08:30:00")
     assert not DETECTORS["birth_date"].is_weak("1990-02-30 08:30:00")
-    assert not DETECTORS["mobile"].is_weak("13812345678")  # strong types have no weak form
+    assert not DETECTORS["mobile"].is_weak("13812345678")  # a strict value is not also weak
+    assert not DETECTORS["email"].is_weak("a(b)@example.com")  # no noisy form for emails
+
+
+# -- noisy forms: valid only under a hint, and only when the core passes the strict rule -------
+
+ID = "11010519491231002X"
+NOISY: dict[str, tuple[list[str], list[str]]] = {
+    "person_name": (
+        [
+            "张三1",
+            "李四02",
+            "王五 3",
+            "赵六（先生）",
+            "孙七女士",
+            "周八 小姐",
+            "吴九(本人)",
+            "郑十老师",
+            "欧阳娜娜[备用]",
+            "*陈明*",
+            "刘强_01",
+            "杨\t伟",
+            "黄\u00a0敏",
+            "马\u2003丽",
+            "姓名：朱静",
+            "name: 胡强",
+            "张-三",
+            "阿卜杜拉·买买提2",
+        ],
+        [
+            "中山路1",  # a road stays a road: the core must still be a name
+            "长安街88",
+            "人民医院3",
+            "第一中学2",
+            "华兴科技有限公司1",
+            "杭州1",
+            "北京（总部）",
+            "先生",
+            "女士1",
+            "123",
+            "（本人）",
+            "张三三三三1",
+            "N/A",
+            "test1",
+        ],
+    ),
+    "mobile": (
+        [
+            "138.1234.5678",
+            "138/1234/5678",
+            "138_1234_5678",
+            "手机：13812345678",
+            "tel:138-1234-5678",
+            "TEL 13812345678",
+            "13812345678（本人）",
+            "13812345678 [备用]",
+            "13812345678转",
+            "☎13812345678",
+            "13812345678\t(手机)",
+            "138\u20091234\u20095678",
+        ],
+        ["12012345678(本人)", "手机：1381234567", "138.1234.56789", "138a12345678", "手机：无"],
+    ),
+    "landline": (
+        ["电话:0571-88886666", "0571/88886666", "(0571)8888-6666 (办)", "Tel 010 12345678"],
+        ["电话:88886666", "0571/8888"],
+    ),
+    "resident_id": (
+        [
+            f"{ID}(本人)",
+            f"身份证：{ID}",
+            f"ID{ID}",
+            f"{ID[:6]}.{ID[6:14]}.{ID[14:]}",
+            f"{ID[:6]}_{ID[6:14]}_{ID[14:].lower()}",
+            f"{ID} 【户主】",
+            f"{ID[:6]}\u00a0{ID[6:]}",
+        ],
+        [
+            f"{ID[:-1]}1(本人)",  # wrong check character: still wrong
+            f"身份证：{ID[:-1]}",
+            f"{ID}1",
+            "身份证：待补录",
+        ],
+    ),
+    "bank_card": (
+        ["6222 0212 3456 7890 128(工行)", "卡号:6222.0212.3456.7890.128"],
+        ["6222 0212 3456 7890 129(工行)"],
+    ),
+}
+
+
+def test_noisy_forms_are_weak_and_keep_the_strict_rule() -> None:
+    assert DETECTORS["resident_id"].is_valid(ID)
+    for code, (good, bad) in NOISY.items():
+        detector = DETECTORS[code]
+        assert [detector.is_valid(v) for v in good] == [False] * len(good), code
+        assert [detector.is_weak(v) for v in good] == [True] * len(good), code
+        assert [detector.is_weak(v) for v in bad] == [False] * len(bad), code
+        as_array = pa.array([*good, *bad, None])
+        assert detector.weak_mask(as_array).tolist() == [
+            *[True] * len(good),
+            *[False] * (len(bad) + 1),
+        ]
+        assert not detector.valid_mask(as_array).any(), code
+
+
+@pytest.mark.parametrize(
+    ("code", "value"),
+    [
+        ("person_name", "张\u200b三"),
+        ("person_name", "\ufeff李四"),
+        ("person_name", "王\u00ad五"),
+        ("mobile", "138\u200b1234\u200c5678"),
+        ("mobile", "1381234\u20605678"),
+        ("resident_id", f"{ID[:9]}\u200d{ID[9:]}"),
+        ("email", "zhang\u200bsan@example.com"),
+        ("licence_plate", "京A\u200b12345"),
+    ],
+)
+def test_invisible_characters_never_hide_a_value(code: str, value: str) -> None:
+    # zero-width characters are dropped by cleaning: no hint needed, both views agree
+    assert d.clean(value) == d.clean_array(pa.array([value])).to_pylist()[0]
+    assert DETECTORS[code].is_valid(value)
+    assert valid(code, [value]) == [True]
 
 
 def test_a_value_valid_as_resident_id_is_never_a_uscc() -> None:
@@ -321,6 +444,7 @@ _ALPHABET = (
     "ABCDEFGHMWabcdef"
     "京粤沪张王欧阳三明市区路号省县村街公司"
     "\u3000１２３８（）－＠\ufffd\u00a0"
+    "\u200b\u00ad\ufeff\t\u2003【】[]*先生女士：=本人"
 )
 noise = st.text(_ALPHABET, max_size=30)
 mobiles = st.builds(
@@ -347,7 +471,14 @@ coordinates = st.builds(
     st.floats(-100, 100, allow_nan=False),
     st.sampled_from([",", ", ", ";", "，", ""]),
 )
+wrapped = st.builds(
+    lambda head, value, tail: head + value + tail,
+    st.sampled_from(["", "手机：", "tel:", "ID", "*", "姓名: ", "\t"]),
+    st.one_of(resident_ids, mobiles, names, card_numbers),
+    st.sampled_from(["", "1", "(本人)", "（先生）", "女士", " [备用]", "转", "_01", "x"]),
+)
 structured = st.one_of(
+    wrapped,
     resident_ids,
     uscc_bodies.map(lambda b: b + check_character(b)),
     card_numbers,

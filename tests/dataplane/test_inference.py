@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,23 +14,27 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from yaosu.dataplane.inference import (
+    ID_NEIGHBOUR,
+    ID_SHARE,
+    ID_WIDTH,
     ColumnInfo,
     ColumnType,
     TypeInferrer,
     _fits_one,
     cast_column,
     first_bad,
+    name_kind,
 )
 
 T = ColumnType
 
 
-def infer(values: Sequence[str | None], batch: int = 1000) -> ColumnInfo:
+def infer(values: Sequence[str | None], batch: int = 1000, name: str = "c") -> ColumnInfo:
     """Infer one column fed in batches of ``batch`` values."""
-    inferrer = TypeInferrer(["c"])
+    inferrer = TypeInferrer([name])
     for start in range(0, max(len(values), 1), batch):
         chunk = pa.array(values[start : start + batch], pa.string())
-        inferrer.update(pa.RecordBatch.from_arrays([chunk], names=["c"]))
+        inferrer.update(pa.RecordBatch.from_arrays([chunk], names=[name]))
     return inferrer.columns()[0]
 
 
@@ -67,6 +72,99 @@ def test_identifiers_and_invalid_dates_stay_text_with_a_reason(
     info = infer(values)
     assert info.type is T.TEXT
     assert info.reason is not None and reason in info.reason and info.reason.startswith("row 1:")
+
+
+# -- identifiers that look like integers stay text ----------------------------------------------
+
+MOBILES = ["13077777868", "13812345678", "18600001111", "19912345678", "15088886666"]
+
+
+@pytest.mark.parametrize(
+    ("name", "values"),
+    [
+        ("c", ["13077777868"]),  # one mobile is enough: 11 digits, 1[3-9]
+        ("c", MOBILES * 40),
+        ("c", MOBILES * 19 + ["0", None, None, "12"]),  # a few junk rows do not defeat it
+        ("c", ["310000", "100101", "518057", "200233"]),  # postal codes: one width of 6
+        ("c", ["110105491231002", "320102720315121"]),  # the 15-digit resident ID
+        ("c", ["88886666", "13077777868", "62345678", "18600001111"]),  # landlines + mobiles
+        ("c", ["6222021234567", "6222029876543"]),  # 13-digit account numbers
+        ("c", ["20240105", "19991231"]),  # YYYYMMDD is a date code, not a quantity
+        ("手机号", ["123", "4567"]),  # the name says identifier: no shape needed
+        ("联系电话", ["88886666", "13077777868", "5"]),
+        ("邮编", ["310000", "1"]),
+        ("sjhm", ["13077777868", "0"]),
+        ("yzbm", ["310000"]),
+        ("phoneNumber", ["13077777868", "1"]),
+        ("zip_code", ["310000", "52"]),
+        ("ID_CARD", ["110105491231002"]),
+        ("证件号码", ["110105491231002", "1"]),
+        ("银行卡号", ["1", "2"]),
+    ],
+)
+def test_identifier_integers_stay_text(name: str, values: list[str | None]) -> None:
+    info = infer(values, batch=7, name=name)
+    assert info.type is T.TEXT, info
+    assert info.reason is not None and "kept as text" in info.reason
+    for batch in (1, 3, 1000):  # the decision does not depend on the batching
+        assert infer(values, batch=batch, name=name) == info
+
+
+@pytest.mark.parametrize(
+    ("name", "values"),
+    [
+        ("c", ["1", "20", "300", "4000", "50000", "600000"]),  # counts of every size
+        ("c", ["2019", "2020", "2021"]),  # years: 4 digits
+        ("c", [str(i) for i in range(1, 2000)]),  # row numbers
+        ("c", [str(i) for i in range(1, 1_000_000, 7)]),  # 90% have 6 digits, 9% have 5
+        ("c", ["-100000", "-200000", "300000"]),  # negative numbers are quantities
+        ("c", MOBILES * 4 + ["0", "1", "2", "3"]),  # 83% mobiles, no hint: below the share
+        ("c", ["123456", "7", "89", "1000"]),
+        ("金额", ["123456", "234567", "345678"]),  # a quantity name keeps one width integer
+        ("人口", ["1200000", "3400000"]),
+        ("就诊人数", ["100000", "200000"]),
+        ("population", ["1200000", "3400000"]),
+        ("total_amount", ["13077777868"]),
+        ("电话费", ["130777778", "130777779"]),  # 电话 inside a quantity name
+        ("手机数量", ["123456"]),
+        ("created_ts", ["1700000000", "1700000123"]),
+        ("编号", ["100001", "100002", "7"]),
+    ],
+)
+def test_genuine_integers_stay_integers(name: str, values: list[str]) -> None:
+    info = infer(values, batch=5, name=name)
+    assert info.type is T.INTEGER and info.reason is None, info
+
+
+def test_leading_zero_and_long_digits_still_win_with_their_row() -> None:
+    # the older, row-precise reasons are kept when they apply
+    info = infer(["310000", "010010"], name="邮编")
+    assert info.type is T.TEXT and info.reason == (
+        "row 2: '010010' has a leading zero (kept as text to preserve it)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        ("手机号码", ("identifier", "手机")),
+        ("cust_phone_no", ("identifier", "phone")),
+        ("IDCard", ("identifier", "card")),
+        ("lxdh", ("identifier", "lxdh")),
+        ("手机号码数量", ("quantity", "数量")),
+        ("销量", ("quantity", "量")),
+        ("amountFen", ("quantity", "amount")),
+        ("手 机", ("identifier", "手机")),  # spaces, invisible characters, full width
+        ("邮\u200b编", ("identifier", "邮编")),
+        ("ｐｈｏｎｅ", ("identifier", "phone")),
+        ("人 数", ("quantity", "人数")),
+        ("编号", None),
+        ("id", None),
+        ("name", None),
+    ],
+)
+def test_name_kind(name: str, said: tuple[str, str] | None) -> None:
+    assert name_kind(name) == said
 
 
 @pytest.mark.parametrize(
@@ -134,13 +232,48 @@ INTEGER_LIKE = re.compile(r"0|-?[1-9][0-9]{0,14}")
 FLOAT_LIKE = re.compile(r"-?(?:0|[1-9][0-9]{0,14})(?:\.[0-9]+)?(?:[eE][+-]?[0-9]{1,3})?")
 
 
+def looks_like_identifiers(values: list[str]) -> bool:
+    """The identifier rule for an unnamed all-integer column, written plainly."""
+    widths = Counter(len(v) for v in values if not v.startswith("-"))
+    if not widths:
+        return False
+    mobiles = sum(1 for v in values if re.fullmatch(r"1[3-9][0-9]{9}", v))
+    return any(
+        widths[w] + (mobiles if w != 11 else 0) >= ID_SHARE * len(values)
+        and widths[w - 1] <= ID_NEIGHBOUR * len(values)
+        for w in range(ID_WIDTH, 17)
+    )
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(int_text, min_size=1, max_size=300), st.integers(1, 50))
 def test_integers_round_trip(values: list[str], batch: int) -> None:
     info = infer(values, batch=batch)
-    assert info.type is T.INTEGER and info.reason is None
+    if looks_like_identifiers(values):
+        assert info.type is T.TEXT and info.reason and "look like identifiers" in info.reason
+    else:
+        assert info.type is T.INTEGER and info.reason is None
+    # Under a name that says quantity, integers are always integers.
+    assert infer(values, batch=batch, name="金额").type is T.INTEGER
     cast = cast_column(pa.array(values), T.INTEGER).to_pylist()
     assert [str(v) for v in cast] == values
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.from_regex(r"1[3-9][0-9]{9}|[1-9][0-9]{5}|[1-9][0-9]{14}", fullmatch=True),
+        min_size=1,
+        max_size=200,
+    ),
+    st.integers(1, 50),
+)
+def test_identifier_shaped_integers_are_always_text(values: list[str], batch: int) -> None:
+    # one width (a postal code, an old ID) or mobiles: whatever the mix, whatever the batches
+    for width in {len(v) for v in values}:
+        if all(len(v) == width or re.fullmatch(r"1[3-9][0-9]{9}", v) for v in values):
+            assert infer(values, batch=batch).type is T.TEXT
+    assert infer(values, batch=batch, name="手机号码").type is T.TEXT
 
 
 @settings(max_examples=80, deadline=None)

@@ -42,6 +42,7 @@ from yaosu.dataplane import (
     sql_source,
 )
 from yaosu.dataplane.profile import profile_parquet, sample_indices
+from yaosu.kit.netguard import AddressRefused, NetPolicy
 
 ingest_module = importlib.import_module(
     "yaosu.dataplane.ingest"
@@ -357,10 +358,18 @@ def http_server() -> Iterator[str]:
         server.server_close()
 
 
+# The test server listens on loopback, which a pull reaches only when a CIDR inside loopback is
+# listed explicitly (see yaosu.kit.netguard); by default it is refused.
+LOCAL = NetPolicy.parse("127.0.0.1/32")
+
+
 def test_ingest_from_http(tmp_path: Path, storage: Storage, http_server: str) -> None:
     body = write_csv(tmp_path / "x.csv", people(100), encoding="gb18030").read_bytes()
     _Handler.files = {"/export": ("text/csv; charset=gbk", body), "/data.csv": ("text/plain", body)}
-    with http_source(f"{http_server}/export") as source:
+    with pytest.raises(AddressRefused) as refused:
+        http_source(f"{http_server}/export")
+    assert refused.value.code == "pull_forbidden" and refused.value.details["reason"] == "loopback"
+    with http_source(f"{http_server}/export", policy=LOCAL) as source:
         assert (source.format, source.encoding, source.name) == (
             "csv",
             "gb18030",
@@ -369,14 +378,14 @@ def test_ingest_from_http(tmp_path: Path, storage: Storage, http_server: str) ->
         downloaded = Path(source.path)  # type: ignore[attr-defined]
         result = ingest(source, storage)
     assert not downloaded.exists()  # closed: the temporary download is gone
-    with http_source(f"{http_server}/data.csv") as source:
+    with http_source(f"{http_server}/data.csv", policy=LOCAL) as source:
         assert ingest(source, storage).key == result.key
 
     with pytest.raises(DataplaneError) as err:
-        http_source(f"{http_server}/missing.csv")
+        http_source(f"{http_server}/missing.csv", policy=LOCAL)
     assert err.value.code == "pull_failed" and err.value.details["status"] == 404
     assert "HTTP 404" in err.value.message
 
     with pytest.raises(DataplaneError) as err:
-        http_source(f"{http_server}/data.csv", limits=Limits(max_download_bytes=1000))
+        http_source(f"{http_server}/data.csv", limits=Limits(max_download_bytes=1000), policy=LOCAL)
     assert err.value.code == "pull_failed" and "1,000 bytes" in err.value.message

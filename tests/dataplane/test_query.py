@@ -3,6 +3,7 @@ every order, cursors, the three output formats, lookups and concurrent use."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import datetime as dt
 import io
@@ -355,6 +356,22 @@ def test_a_cursor_is_bound_to_its_query(engine: Engine, path: str, tmp_path: Pat
     engine.page(RowQuery(path, plain("id", "姓名"), where, q.order_by, 9, cursor))
     with Engine(key=b"another key") as other, pytest.raises(Invalid):
         other.page(RowQuery(path, q.columns, where, q.order_by, 2, cursor))
+
+
+def test_a_cursor_is_bound_to_its_scope_and_hides_its_position(engine: Engine, path: str):
+    q = RowQuery(path, plain("id"), None, [], 3, scope="grant:a")
+    cursor = _cursor(engine, q)
+    engine.page(RowQuery(path, q.columns, None, [], 3, cursor, scope="grant:a"))
+    for scope in ("grant:b", "", "grant:A"):
+        with pytest.raises(Invalid) as caught:
+            engine.page(RowQuery(path, q.columns, None, [], 3, cursor, scope=scope))
+        assert caught.value.code == "bad_cursor"
+    # The last row of the first page is row 2: its number is not in the cursor in the clear,
+    # and cursors of neighbouring rows share no visible counter.
+    raw = base64.urlsafe_b64decode(cursor)
+    assert (2).to_bytes(7, "big") not in raw
+    second = _cursor(engine, RowQuery(path, q.columns, None, [], 3, cursor, scope="grant:a"))
+    assert base64.urlsafe_b64decode(second)[1:8] != (5).to_bytes(7, "big")
 
 
 # -- output formats ------------------------------------------------------------------------------

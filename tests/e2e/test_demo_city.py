@@ -85,3 +85,12 @@ def test_demo_catalog_loads_with_data(client: Any, session: Any, tmp_path: Any) 
     grades = {r.name: r.grade for r in ingested}
     assert all(grades.values()), grades
     assert "important" in grades.values() and len(set(grades.values())) >= 3
+    # Every 无条件开放 demo resource with data passes the publication check and downloads:
+    # the demo masks properly rather than the rule giving way.
+    opened = [
+        r for r in ingested if r.open_attribute == "unconditional" and r.status == "published"
+    ]
+    assert len(opened) >= 3
+    for r in opened:
+        got = client.get(f"/api/v1/open/datasets/{r.id}/download/csv")
+        assert got.status_code == 200, (r.name, got.text)

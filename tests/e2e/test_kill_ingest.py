@@ -52,7 +52,17 @@ def test_sigkill_mid_ingest_leaves_nothing_and_retry_succeeds(tmp_path: Path) ->
             fh.write(f"1101051949123{i % 10000:04d}X,张三{i},{i % 90},示范市东城区滨海街道{i}号\n")
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "yaosu", "resource", "ingest", code, str(big)],
+        [
+            sys.executable,
+            "-m",
+            "yaosu",
+            "--as",
+            "officer.gaj",
+            "resource",
+            "ingest",
+            code,
+            str(big),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -76,6 +86,6 @@ def test_sigkill_mid_ingest_leaves_nothing_and_retry_succeeds(tmp_path: Path) ->
     storage.sweep_staging(0)  # what the node does for files older than its threshold
     assert not any(staging.iterdir())
 
-    retry = yaosu("resource", "ingest", code, str(big))
+    retry = yaosu("--as", "officer.gaj", "resource", "ingest", code, str(big))
     assert retry.returncode == 0, retry.stderr
     assert "400,000 rows" in retry.stdout

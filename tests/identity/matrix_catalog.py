@@ -32,7 +32,7 @@ CASES: list[Case] = [
         "POST",
         "/workspace/resources/{res}/pulls",
         CAT_EDIT,
-        form=lambda w: {"kind": "http", "url": "http://127.0.0.1:9/x.csv", "cron": "0 3 * * *"},
+        form=lambda w: {"kind": "http", "url": "http://data.example/x.csv", "cron": "0 3 * * *"},
     ),
     Case("POST", "/workspace/jobs/{nothing}/retry", CAT_EDIT),
     # retiring: the provider's officers and the data authority

@@ -29,6 +29,7 @@ from tests.identity import (
     matrix_duties,
     matrix_opendata,
     matrix_protection,
+    matrix_versions,
 )
 from tests.identity.matrix import (
     ACTIVE,
@@ -210,7 +211,7 @@ CASES = [
         "POST",
         "/api/v1/resources/{res}/pulls",
         CAT_EDIT,
-        json=lambda w: {"kind": "http", "url": "http://127.0.0.1:9/data.csv", "cron": "0 3 * * *"},
+        json=lambda w: {"kind": "http", "url": "http://data.example/data.csv", "cron": "0 3 * * *"},
     ),
     Case("GET", "/api/v1/jobs/{nothing}", CAT_READ),
     Case("GET", "/api/v1/resources/{res}/jobs", CAT_READ),
@@ -225,6 +226,8 @@ CASES = [
     Case("POST", "/api/v1/demands/{nothing}/close", CAT_READ),
     # classification
     Case("GET", "/api/v1/classification/vocabulary", CAT_READ),
+    # the publication card: the data authority and provider officers (auditors read too)
+    Case("GET", "/api/v1/resources/{nothing}/publication-check", IMPORTANT_READ),
     Case("GET", "/api/v1/dataset-versions/{nothing}/classification", CAT_READ),
     Case("POST", "/api/v1/dataset-versions/{nothing}/classification/rerun", CAT_EDIT),
     Case(
@@ -394,6 +397,7 @@ ALL_CASES = [
     *matrix_duties.CASES,
     *matrix_opendata.CASES,
     *matrix_admin.CASES,
+    *matrix_versions.CASES,
 ]
 
 

@@ -248,6 +248,41 @@ def test_filter_on_a_field_not_granted() -> None:
     assert failed["message"].startswith("Cannot filter on secret: not granted.")
 
 
+@pytest.mark.parametrize(
+    "order",
+    [
+        ("secret",),
+        ("name", "secret"),
+        ("SECRET",),
+        ("Name",),
+        ('"name"',),
+        ("ｎａｍｅ",),
+        ("nope",),
+    ],
+)
+def test_sort_on_a_field_not_granted(order: tuple[str, ...]) -> None:
+    """A sort reveals the order of the values it sorts by: only granted fields, spelled exactly
+    (no case, quoting or full-width variant), whether or not the column exists."""
+    failed = refused(decide(POLICY, call(order=order), columns=COLUMNS), "field_not_granted")
+    assert failed["actual"] == [order[-1]]
+    assert failed["message"].startswith(f"Cannot sort on {order[-1]}: not granted.")
+    assert failed["left_operand"] == "yaosu:field"
+
+
+@pytest.mark.parametrize("field", ["id_no", "birth_date"])
+def test_sort_on_a_masked_field(field: str) -> None:
+    failed = refused(decide(POLICY, call(order=("name", field))), "sort_on_masked_field")
+    assert failed["left_operand"] == field and failed["actual"] == field
+    err = decide(POLICY, call(order=(field,))).error()
+    assert err is not None and err.status == 403
+
+
+def test_sort_on_a_granted_field_missing_from_the_version() -> None:
+    failed = refused(decide(POLICY, call(order=("age",)), columns=["name"]), "unknown_field")
+    assert failed["actual"] == ["age"]
+    assert decide(POLICY, call(order=("age", "name")), columns=COLUMNS).allowed
+
+
 def test_no_fields() -> None:
     failed = refused(decide(POLICY, call(fields=())), "no_fields")
     assert failed["rule"] == "request"
@@ -339,6 +374,7 @@ def test_decision_order() -> None:
         "delivery_mode": "subscription",
         "fields": ("secret",),
         "filters": filters(id_no="eq.1"),
+        "order": ("id_no",),
         "usage": Usage(calls_today=1000, rows_today=10_000, calls_last_minute=60),
     }
     policy = grant(actions=["read", "distribute"])
@@ -351,6 +387,7 @@ def test_decision_order() -> None:
         ("delivery_mode_not_allowed", {"delivery_mode": "api"}),
         ("field_not_granted", {"fields": ("name",)}),
         ("filter_on_masked_field", {"filters": ()}),
+        ("sort_on_masked_field", {"order": ("name",)}),
         ("quota_calls_exceeded", {"usage": Usage(rows_today=10_000, calls_last_minute=60)}),
         ("quota_rows_exceeded", {"usage": Usage(calls_last_minute=60)}),
         ("rate_exceeded", {"usage": Usage()}),

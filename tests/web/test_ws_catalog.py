@@ -130,7 +130,7 @@ def test_pulls_are_run_polled_retried_scheduled_and_the_resource_retired(
     expect(page).to_have_url(re.compile(rf"/workspace/resources/{rid}/pulls$"))
     # Nothing listens on port 9: the job fails on the worker; the page polls until it has.
     page.select_option("#cat-p-kind", "http")
-    page.fill("#cat-p-url", "http://127.0.0.1:9/kakou.csv")
+    page.fill("#cat-p-url", "http://kakou.example:9/kakou.csv")
     page.click("#cat-p-submit")
     expect(page.locator("#cat-pull-done")).to_be_visible()
     failed = page.locator("#cat-job-table tr[data-status=failed]")
@@ -147,12 +147,12 @@ def test_pulls_are_run_polled_retried_scheduled_and_the_resource_retired(
     expect(failed).to_have_count(1, timeout=30_000)
     # A database on a schedule: its password never comes back into the page.
     page.select_option("#cat-p-kind", "sql")
-    page.fill("#cat-p-url", "postgresql+psycopg://etl:s3cret-pw@10.0.0.9/kakou")
+    page.fill("#cat-p-url", "postgresql+psycopg://etl:s3cret-pw@db.kakou.example/kakou")
     page.fill("#cat-p-table", "guoche")
     page.fill("#cat-p-cron", "0 2 * * *")
     page.click("#cat-p-submit")
     expect(page.locator("#cat-schedule-table tr[data-schedule]")).to_have_count(1)
-    expect(page.locator("#cat-schedule-table")).to_contain_text("etl:***@10.0.0.9")
+    expect(page.locator("#cat-schedule-table")).to_contain_text("etl:***@db.kakou.example")
     # After each pull the form is fresh again: the address with its password is gone.
     expect(page.locator("#cat-p-url")).to_have_value("")
     assert "s3cret-pw" not in page.content()

@@ -327,10 +327,10 @@ def test_pulls_run_now_or_on_a_schedule_and_never_show_a_password(
     assert jobs_of(session, rid) == [("sql", "succeeded")]
 
     # A database behind a password: the job fails to connect; the page shows *** only.
-    guarded = f"postgresql+psycopg://etl:{SECRET}@127.0.0.1:9/population"
+    guarded = f"postgresql+psycopg://etl:{SECRET}@pg.example:9/population"
     failed = post(officer, url, {"kind": "sql", "url": guarded, "query": "SELECT 1"})
     assert failed.status_code == 200 and "Failed" in failed.text
-    assert SECRET not in failed.text and "etl:***@127.0.0.1:9" in failed.text
+    assert SECRET not in failed.text and "etl:***@pg.example:9" in failed.text
     scheduled = post(
         officer, url, {"kind": "sql", "url": guarded, "table": "people", "cron": " 0  3 * * * "}
     )
@@ -370,7 +370,7 @@ def test_pull_forms_refuse_bad_input_clearly_and_change_nothing(
     url = f"/workspace/resources/{rid}/pulls"
     officer = sign_in(app, "officer.g")
     page(officer, url)
-    http = {"kind": "http", "url": "http://127.0.0.1:9/x.csv"}
+    http = {"kind": "http", "url": "http://data.example:9/x.csv"}
     cron = post(officer, url, {**http, "cron": "every day"})
     assert cron.status_code == 422 and "Invalid cron expression" in cron.text
     cron_zh = post(officer, url, {**http, "cron": f"{XSS}"}, lang="zh")
@@ -419,7 +419,7 @@ def test_a_failed_job_is_retried_once_from_the_page(
     url = f"/workspace/resources/{rid}/pulls"
     officer = sign_in(app, "officer.g")
     page(officer, url)
-    failed = post(officer, url, {"kind": "http", "url": "http://127.0.0.1:9/x.csv"})
+    failed = post(officer, url, {"kind": "http", "url": "http://data.example:9/x.csv"})
     assert failed.status_code == 200 and "Failed" in failed.text
     job_id = re.search(r'data-retry="(\w+)"', failed.text)
     assert job_id, failed.text
@@ -534,7 +534,7 @@ def test_every_page_has_its_words_in_both_languages(
     post(
         officer,
         f"/workspace/resources/{world['pub']}/pulls",
-        {"kind": "http", "url": "http://127.0.0.1:9/x"},
+        {"kind": "http", "url": "http://data.example:9/x"},
     )
     post(
         officer,

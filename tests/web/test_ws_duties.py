@@ -42,8 +42,8 @@ def test_the_consumer_subscribes_a_webhook_and_sees_the_secret_once(
     grants = api_get(page, "officer.gaj", "/api/v1/grants?role=consumer&status=active&limit=50")
     assert grants["items"], "the demo gives 公安局 an active grant"
     grant = grants["items"][0]["id"]
-    # A local address that refuses at once: the node's delivery tick may try it harmlessly.
-    url = f"http://127.0.0.1:9/yaosu/{uuid.uuid4().hex[:12]}"
+    # A name that never resolves: the node's delivery tick may try it harmlessly.
+    url = f"http://hooks.example:9/yaosu/{uuid.uuid4().hex[:12]}"
 
     sign_in(page, "officer.gaj", f"/workspace/sharing/grants/{grant}")
     panel = page.locator("#shr-subscriptions")

@@ -134,10 +134,19 @@ def test_the_reviewer_works_the_four_queues(page: Page, console_errors: list[str
     screenshot(page, "ws-reviews")
 
     waiting = int(page.locator("#rev-count-sharing").inner_text())
-    # Approve, narrowed: withhold 险种 and shorten the term.
+    # Approve, narrowed: withhold 险种, shorten the term, and release the resident ID unmasked
+    # (sensitive: the authority may, as the legal basis names a regulation) — with a reason.
     item.locator("details.rev-narrow summary").click()
     item.locator(f"#rev-field-{approve_id}-xz").uncheck()
     item.locator(f"#rev-term-{approve_id}").fill("180")
+    expect(item.locator(".rev-mask-row[data-field=sfzh]")).to_have_attribute("data-pi", "sensitive")
+    expect(item.locator(".rev-law")).to_contain_text("《政务数据共享条例》")
+    item.locator(f"#rev-mask-{approve_id}-sfzh").select_option("unmask")
+    item.locator("button[type=submit]").click()
+    expect(item.locator(".rev-out [role=alert]")).to_contain_text("理由")
+    expect(item.locator("button[type=submit]")).to_be_enabled()
+    expect_refusal(console_errors, 422)
+    item.locator(f"#rev-unmask-{approve_id}-sfzh").fill("依法核验参保人身份")
     item.locator("button[type=submit]").click()
     done = page.locator(f"#rev-req-{approve_id}")
     expect(done).to_have_attribute("data-outcome", "approved")
@@ -147,6 +156,8 @@ def test_the_reviewer_works_the_four_queues(page: Page, console_errors: list[str
     approved = api.get("reviewer", f"/api/v1/share-requests/{approve_id}")
     assert approved["narrowed"]["fields"] == ["sfzh", "cbzt"]
     assert approved["narrowed"]["term_days"] == 180 and approved["grant_id"]
+    grant = api.get("reviewer", f"/api/v1/grants/{approved['grant_id']}")
+    assert grant["unmasked"]["sfzh"]["reason"] == "依法核验参保人身份"
 
     # Reject: the reason is required, and the message says so; then with the reason.
     rejected.locator(f"#rev-reject-{reject_id}").check()
@@ -208,6 +219,11 @@ def test_the_provider_approves_with_narrowing_and_other_units_are_refused(
     item.locator(f"#rev-field-{req['id']}-xz").uncheck()
     item.locator(f"#rev-term-{req['id']}").fill("90")
     item.locator(f"#rev-rows-{req['id']}").fill("2000")
+    # The resident ID is sensitive: the provider cannot release it, only mask it more strongly.
+    sfzh = item.locator(f"#rev-mask-{req['id']}-sfzh")
+    expect(sfzh.locator("option[value=unmask]")).to_have_count(0)
+    expect(item.locator(".rev-mask-row[data-field=sfzh] .rev-mask-locked")).to_be_visible()
+    sfzh.select_option("pseudonymize")
     item.locator(f"#rev-reason-{req['id']}").fill("险种不属于核查所需")
     item.locator("button[type=submit]").click()
     expect(item).to_have_attribute("data-outcome", "authority_review")
@@ -217,6 +233,7 @@ def test_the_provider_approves_with_narrowing_and_other_units_are_refused(
     assert moved["status"] == "authority_review"
     assert moved["narrowed"]["fields"] == ["sfzh", "cbzt"]
     assert moved["narrowed"]["term_days"] == 90 and moved["narrowed"]["rows_per_day"] == 2000
+    assert moved["narrowed"]["masking"]["sfzh"] == {"op": "pseudonymize"}
 
 
 def test_a_stale_page_meets_an_already_decided_request(

@@ -164,7 +164,13 @@ def test_the_authority_sees_its_four_queues_with_the_facts(app: Any, world: dict
     reviewer = sign_in(app, "reviewer")
     page = reviewer.get("/workspace/reviews")
     assert page.status_code == 200
-    assert counts(page.text) == {"catalog": 2, "sharing": 2, "open": 1, "admissions": 2}
+    assert counts(page.text) == {
+        "catalog": 2,
+        "versions": 0,  # new versions of published resources (staged), none here
+        "sharing": 2,
+        "open": 1,
+        "admissions": 2,
+    }
     assert 'data-tab="catalog"' in page.text and 'id="rev-res-' + world["fresh"] in page.text
     # The second version shows its diff; the first submission says it is new; names escaped.
     assert 'data-key="summary"' in page.text and "新增号牌颜色说明" in page.text
@@ -331,6 +337,129 @@ def test_publish_and_return_resources(app: Any, world: dict[str, Any], session: 
     assert state(session, "resource", world["edited"])["status"] == "returned"
     # Providers cannot publish.
     assert post(sign_in(app, "officer.g"), url).status_code == 403
+
+
+# --- the publication card 发布审查 ----------------------------------------------------------------
+def _with_data(session: Session, name: str, rows: list[dict[str, Any]]) -> tuple[str, str]:
+    """A 无条件开放 resource of 公安局 with one version, submitted for review (committed)."""
+    from tests.fixtures.classification import csv_bytes
+    from yaosu.catalog.service import dataset_service
+    from yaosu.catalog.tasks import run_in_session
+    from yaosu.models.identity import Organization
+
+    gaj = session.query(Organization).filter_by(name="公安局").one()
+    r = create_resource(
+        session, gaj, name=name, share_attribute="unconditional", open_attribute="unconditional"
+    )
+    body = csv_bytes(rows)
+    job = dataset_service.stage_upload(
+        session, SYSTEM, r.id, "p.csv", lambda p: p.write_bytes(body), {}
+    )
+    job = run_in_session(session, job.id)
+    assert job.status == "succeeded", job.error
+    resource_service.submit(session, SYSTEM, r.id)
+    session.commit()
+    return r.id, job.version_id or ""
+
+
+def _card(html: str, rid: str) -> str:
+    found = re.search(rf'<article[^>]*id="rev-res-{rid}".*?</article>', html, re.S)
+    assert found, rid
+    return found.group(0)
+
+
+def _hidden(card: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', card)
+    assert found, name
+    return found.group(1)
+
+
+def test_the_publication_card_shows_findings_and_k_and_publishing_follows_it(
+    app: Any, world: dict[str, Any], session: Session
+) -> None:
+    import random
+
+    from tests.fixtures.classification import mobile, name, resident_id
+    from yaosu.classification import schemas as cls_schemas
+    from yaosu.classification.service import classification_service
+
+    rng = random.Random(11)
+    people = [
+        {"sfzh": resident_id(rng), "xm": name(rng), "sjhm": mobile(rng), "je": i} for i in range(40)
+    ]
+    bad, bad_version = _with_data(session, "人口联系方式", people)
+    officer = subject(session, "officer.g")
+    classification_service.review_field(
+        session,
+        officer,
+        bad_version,
+        cls_schemas.FieldReview(column="sjhm", pi_class="none", reason="单位电话"),
+    )
+    cohort = [
+        {"xm": name(rng), "csrq": f"{1960 + i // 6}-0{1 + i % 9}-1{i % 9}", "je": i}
+        for i in range(60)
+    ]
+    good, good_version = _with_data(session, "出生年份统计", cohort)
+    session.commit()
+
+    reviewer = sign_in(app, "reviewer")
+    page = reviewer.get("/workspace/reviews?tab=catalog&lang=en").text
+    card = _card(page, bad)
+    assert 'data-passed="false"' in card
+    assert re.search(
+        r'data-column="sfzh" data-type="resident_id" data-pi="sensitive" '
+        r'data-op="mask" data-problem=""',
+        card,
+    )
+    assert re.search(
+        r'data-column="sjhm" data-type="mobile" data-pi="general" '
+        r'data-op="" data-problem="unmasked"',
+        card,
+    )
+    assert "personal information unmasked" in card
+    card = _card(page, good)
+    assert 'data-passed="true"' in card and 'data-k="6"' in card and 'data-min-k="5"' in card
+    assert re.search(r'data-column="csrq" data-type="birth_date" [^>]*data-op="generalize"', card)
+    assert "k = 6" in card and "csrq" in card
+    assert _hidden(card, "version_id") == good_version
+
+    # Publishing what fails the check is refused with the columns, from the form as from the API.
+    bad_card = _card(page, bad)
+    form = {n: _hidden(bad_card, n) for n in ("version_id", "findings_digest")}
+    r = post(reviewer, f"/workspace/reviews/resources/{bad}/publish", form)
+    assert r.status_code == 409 and "sjhm" in r.text and "sfzh" not in r.text
+    zh = post(reviewer, f"/workspace/reviews/resources/{bad}/publish", form, lang="zh")
+    assert zh.status_code == 409 and "个人信息未脱敏" in zh.text
+    assert state(session, "resource", bad)["status"] == "submitted"
+
+    # A stale page: the findings changed after the card was shown.
+    form = {n: _hidden(card, n) for n in ("version_id", "findings_digest")}
+    classification_service.review_field(
+        session,
+        officer,
+        good_version,
+        cls_schemas.FieldReview(column="je", type="none", pi_class="general", reason="金额"),
+    )
+    session.commit()
+    stale = post(reviewer, f"/workspace/reviews/resources/{good}/publish", form)
+    assert stale.status_code == 409 and "changed since" in stale.text
+    assert state(session, "resource", good)["status"] == "submitted"
+    # The API refuses it the same way, with the stable code.
+    from tests.fixtures.identity import bearer, login
+
+    token = bearer(login(session, "reviewer"))
+    session.commit()
+    api = reviewer.post(f"/api/v1/resources/{good}/publish", json=form, headers=token)
+    assert api.status_code == 409 and api.json()["error"]["code"] == "stale_findings"
+    fresh = reviewer.get(f"/api/v1/resources/{good}/publication-check", headers=token).json()
+    assert fresh["passed"] is True and fresh["k"] == 6
+    assert fresh["findings_digest"] != form["findings_digest"]
+    # The page of now publishes.
+    card = _card(reviewer.get("/workspace/reviews?tab=catalog").text, good)
+    assert _hidden(card, "findings_digest") == fresh["findings_digest"]
+    form = {n: _hidden(card, n) for n in ("version_id", "findings_digest")}
+    ok = post(reviewer, f"/workspace/reviews/resources/{good}/publish", form)
+    assert ok.status_code == 200 and 'data-outcome="published"' in ok.text
 
 
 # --- admissions ------------------------------------------------------------------------------

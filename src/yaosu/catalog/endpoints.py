@@ -13,6 +13,9 @@ from sqlalchemy.orm import Session
 from yaosu.api.deps import SESSION
 from yaosu.catalog import census, schemas
 from yaosu.catalog.service import dataset_service, demand_service, resource_service
+from yaosu.catalog.tasks import accept_version as accept_version_task
+from yaosu.catalog.tasks import reject_version as reject_version_task
+from yaosu.catalog.tasks import rollback as rollback_task
 from yaosu.catalog.tasks import runner
 from yaosu.identity.access import PUBLIC, require
 from yaosu.identity.subject import Subject
@@ -24,6 +27,8 @@ router = APIRouter(tags=["catalog"])
 READ = require(scope="catalog:read")
 EDIT = require("data_officer", "cdo", "platform_admin", scope="catalog:write")
 REVIEW = require("reviewer", "platform_admin", scope="catalog:write")
+# Rollback: the data authority, or the provider's chief data officer (the service checks the unit).
+ROLLBACK = require("reviewer", "platform_admin", "cdo", scope="catalog:write")
 
 
 def _r(resource: Any) -> schemas.Resource:
@@ -98,10 +103,26 @@ def submit_resource(
 
 @router.post("/resources/{resource_id}/publish", response_model=schemas.Resource)
 def publish_resource(
-    resource_id: str, subject: Subject = Depends(REVIEW), session: Session = SESSION
+    resource_id: str,
+    body: schemas.PublishSeen | None = None,
+    subject: Subject = Depends(REVIEW),
+    session: Session = SESSION,
 ) -> schemas.Resource:
-    """Publish (data authority); the first publication issues the registration code."""
-    return _r(resource_service.publish(session, subject, resource_id))
+    """Publish (data authority); the first publication issues the registration code. A
+    无条件开放 resource with data must pass the publication check (409 ``open_check_failed``);
+    send the ``version_id`` and ``findings_digest`` you reviewed (``GET
+    /resources/{id}/publication-check``) to be refused when they changed (409
+    ``stale_findings``)."""
+    seen = body or schemas.PublishSeen()
+    return _r(
+        resource_service.publish(
+            session,
+            subject,
+            resource_id,
+            version_id=seen.version_id,
+            findings_digest=seen.findings_digest,
+        )
+    )
 
 
 @router.post("/resources/{resource_id}/return", response_model=schemas.Resource)
@@ -154,11 +175,14 @@ def registration(
 def dataset_versions(
     resource_id: str, subject: Subject = Depends(READ), session: Session = SESSION
 ) -> list[schemas.DatasetVersion]:
-    """Immutable dataset versions, newest first (provider and data authority only)."""
-    return [
-        schemas.DatasetVersion.model_validate(v)
-        for v in dataset_service.versions(session, subject, resource_id)
-    ]
+    """Immutable dataset versions, newest first, each with its state (staged, accepted,
+    rejected) and whether it is the current one (provider and data authority only)."""
+    versions = dataset_service.versions(session, subject, resource_id)
+    current = resource_service.get(session, subject, resource_id).current_version_id
+    out = [schemas.DatasetVersion.model_validate(v) for v in versions]
+    for v in out:
+        v.current = v.id == current
+    return out
 
 
 @router.get("/dataset-versions/{version_id}", response_model=schemas.DatasetVersionDetail)
@@ -166,9 +190,82 @@ def dataset_version(
     version_id: str, subject: Subject = Depends(READ), session: Session = SESSION
 ) -> schemas.DatasetVersionDetail:
     """A version with its profile: row count, nulls, distinct estimate, min/max, sample."""
-    return schemas.DatasetVersionDetail.model_validate(
-        dataset_service.version(session, subject, version_id)
-    )
+    version = dataset_service.version(session, subject, version_id)
+    out = schemas.DatasetVersionDetail.model_validate(version)
+    out.current = _is_current(session, subject, version)
+    return out
+
+
+def _is_current(session: Session, subject: Subject, version: Any) -> bool:
+    resource = resource_service.get(session, subject, version.resource_id)
+    return resource.current_version_id == version.id
+
+
+def _version_out(session: Session, subject: Subject, version: Any) -> schemas.DatasetVersion:
+    out = schemas.DatasetVersion.model_validate(version)
+    out.current = _is_current(session, subject, version)
+    return out
+
+
+@router.get("/staged-versions", response_model=Page[schemas.StagedVersion])
+def staged_versions(
+    limit: int = Query(default=20, ge=1, le=MAX_LIMIT),
+    offset: int = Query(default=0, ge=0),
+    subject: Subject = Depends(READ),
+    session: Session = SESSION,
+) -> Page[schemas.StagedVersion]:
+    """New versions of published resources waiting for a reviewer, oldest first (every
+    unit's for the data authority, the unit's own for its staff)."""
+    rows, total = dataset_service.staged(session, subject, limit, offset)
+    items = [
+        schemas.StagedVersion(
+            version=schemas.DatasetVersion.model_validate(v),
+            resource_id=r.id,
+            resource_code=r.code,
+            resource_name=r.name,
+            provider_id=r.provider_id,
+        )
+        for v, r in rows
+    ]
+    return Page[schemas.StagedVersion](items=items, total=total, limit=limit, offset=offset)
+
+
+@router.post("/dataset-versions/{version_id}/accept", response_model=schemas.DatasetVersion)
+def accept_version(
+    version_id: str,
+    body: schemas.VersionAccept | None = None,
+    subject: Subject = Depends(REVIEW),
+    session: Session = SESSION,
+) -> schemas.DatasetVersion:
+    """Accept a staged version (data authority): it becomes current and grants, open data
+    and the portal serve it. 409 ``version_not_staged`` when it is not waiting."""
+    reason = body.reason if body else None
+    return _version_out(session, subject, accept_version_task(session, subject, version_id, reason))
+
+
+@router.post("/dataset-versions/{version_id}/reject", response_model=schemas.DatasetVersion)
+def reject_version(
+    version_id: str,
+    body: schemas.VersionReject,
+    subject: Subject = Depends(REVIEW),
+    session: Session = SESSION,
+) -> schemas.DatasetVersion:
+    """Reject a staged version with a reason (data authority): it is never served."""
+    version = reject_version_task(session, subject, version_id, body.reason)
+    return _version_out(session, subject, version)
+
+
+@router.post("/resources/{resource_id}/rollback", response_model=schemas.DatasetVersion)
+def rollback_resource(
+    resource_id: str,
+    body: schemas.Rollback,
+    subject: Subject = Depends(ROLLBACK),
+    session: Session = SESSION,
+) -> schemas.DatasetVersion:
+    """Point the resource back to one of its earlier accepted versions, with a reason (a
+    reviewer, or the provider unit's chief data officer 首席数据官); grants then serve it."""
+    version = rollback_task(session, subject, resource_id, body.version_id, body.reason)
+    return _version_out(session, subject, version)
 
 
 @router.post("/resources/{resource_id}/versions", status_code=202, response_model=schemas.Job)

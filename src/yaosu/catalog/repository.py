@@ -154,6 +154,31 @@ def dataset_versions(session: Session, resource_id: str) -> list[DatasetVersion]
     )
 
 
+def staged_versions(
+    session: Session, provider_id: str | None, limit: int, offset: int
+) -> tuple[list[tuple[DatasetVersion, Resource]], int]:
+    """Staged versions waiting for a reviewer, oldest first (one unit's, or all with None)."""
+    stmt = (
+        select(DatasetVersion, Resource)
+        .join(Resource, Resource.id == DatasetVersion.resource_id)
+        .where(DatasetVersion.state == "staged")
+    )
+    if provider_id is not None:
+        stmt = stmt.where(Resource.provider_id == provider_id)
+    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    rows = session.execute(
+        stmt.order_by(DatasetVersion.created_at, DatasetVersion.id).limit(limit).offset(offset)
+    ).all()
+    return [(v, r) for v, r in rows], int(total)
+
+
+def lock_version(session: Session, version_id: str) -> None:
+    """Hold the dataset version's row until the transaction ends (PostgreSQL ``FOR UPDATE``)."""
+    session.execute(
+        select(DatasetVersion.id).where(DatasetVersion.id == version_id).with_for_update()
+    ).first()
+
+
 def next_version_number(session: Session, resource_id: str) -> int:
     current = session.execute(
         select(func.max(DatasetVersion.number)).where(DatasetVersion.resource_id == resource_id)

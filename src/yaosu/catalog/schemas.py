@@ -110,6 +110,16 @@ class Reason(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+class PublishSeen(BaseModel):
+    """What the reviewer's publication card showed; when given, a publication is refused
+    (409 ``stale_findings``) if the current version or its findings changed since."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version_id: str | None = Field(default=None, max_length=26)
+    findings_digest: str | None = Field(default=None, min_length=64, max_length=64)
+
+
 class CatalogVersion(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -151,7 +161,53 @@ class DatasetVersion(BaseModel):
     size_bytes: int
     columns: list[dict[str, Any]]
     source: dict[str, Any]
+    state: str = Field(description="staged (awaiting review) | accepted | rejected")
+    current: bool = Field(default=False, description="The version grants and open data serve")
+    decision: str | None = Field(
+        default=None, description="initial | automatic | reviewer | rejected"
+    )
+    decision_reason: str | None = None
+    decided_by: str | None = None
+    decided_at: UTCDateTime | None = None
+    review_reasons: list[dict[str, Any]] = Field(
+        default_factory=list, description="Why a staged version waits for a reviewer"
+    )
     created_at: UTCDateTime
+
+
+class VersionAccept(BaseModel):
+    """A reviewer's acceptance of a staged version; the note is optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class Rollback(BaseModel):
+    """Point the resource back to one of its earlier accepted versions, saying why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version_id: str = Field(min_length=1, max_length=26)
+    reason: str = Field(default="", max_length=2000, description="Required; goes into the ledger")
+
+
+class VersionReject(BaseModel):
+    """A reviewer's rejection of a staged version, with the reason (required)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="", max_length=2000, description="Required; goes into the ledger")
+
+
+class StagedVersion(BaseModel):
+    """A staged version in the reviewers' queue, with its resource."""
+
+    version: DatasetVersion
+    resource_id: str
+    resource_code: str
+    resource_name: str
+    provider_id: str
 
 
 class DatasetVersionDetail(DatasetVersion):

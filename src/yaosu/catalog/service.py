@@ -90,7 +90,48 @@ def _require_reviewer(subject: Subject) -> None:
         )
 
 
+AUTO_NOTE = "accepted automatically"
+_STATE_ZH = {"staged": "待审核", "accepted": "已接受", "rejected": "已驳回"}
+# Why a staged version waits for a reviewer, as recorded on the version and in the ledger.
+_REASON_WORDS: dict[str, dict[str, str]] = {
+    "current_changed": {
+        "message": "The current version changed while this one was compared.",
+        "message_zh": "比对期间当前版本已变更。",
+    },
+}
+
+
+def _state_zh(state: str) -> str:
+    return _STATE_ZH.get(state, state)
+
+
+def _required_reason(reason: str | None) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise Invalid(
+            "Give the reason; it goes into the ledger.",
+            "请填写理由，理由将记入存证账本。",
+            code="reason_required",
+        )
+    return text
+
+
+# Checks a higher domain adds to every publication (classification: what may be opened, and
+# whether the page the reviewer decided on is stale). A registry keeps catalog below
+# classification in the layers; publish fails closed when a resource with data would be opened
+# and no check is registered. Each returns what the ledger records of it.
+PublicationCheck = Callable[
+    [Session, Subject, Resource, str | None, str | None], dict[str, Any] | None
+]
+_publication_checks: list[PublicationCheck] = []
+
+
 class ResourceService:
+    def add_publication_check(self, check: PublicationCheck) -> None:
+        """Register a check every publication passes (called once, at import)."""
+        if check not in _publication_checks:
+            _publication_checks.append(check)
+
     def register(
         self, session: Session, subject: Subject, data: schemas.ResourceCreate
     ) -> Resource:
@@ -243,11 +284,38 @@ class ResourceService:
             {"version": resource.catalog_version, "snapshot_sha256": digest(current)},
         )
 
-    def publish(self, session: Session, subject: Subject, resource_id: str) -> Resource:
-        """Publish; the first publication issues the unified registration code (CAT-6)."""
+    def publish(
+        self,
+        session: Session,
+        subject: Subject,
+        resource_id: str,
+        *,
+        version_id: str | None = None,
+        findings_digest: str | None = None,
+    ) -> Resource:
+        """Publish; the first publication issues the unified registration code (CAT-6).
+
+        ``version_id`` and ``findings_digest`` are what the reviewer's page showed (the
+        publication card): when given and the current version or its findings changed since,
+        the publication is refused (``stale_findings``). A 无条件开放 resource with data is
+        published only if its open distribution passes the publication check
+        (``open_check_failed``, see docs/opendata.md)."""
         _require_reviewer(subject)
         resource = self.get_for_review(session, subject, resource_id)
         rules.check_transition(resource.status, "published")
+        # publication checks
+        if not _publication_checks and (
+            resource.current_version_id or version_id or findings_digest
+        ):
+            raise Conflict(
+                "The publication checks are not loaded on this node; nothing is published.",
+                "本节点未加载发布审查，暂不能发布。",
+                code="publication_check_unavailable",
+            )
+        checked = [
+            c(session, subject, resource, version_id, findings_digest) for c in _publication_checks
+        ]
+        open_check = next((c for c in checked if c is not None), None)
         resource.status = "published"
         now = utcnow()
         resource.published_at = now
@@ -279,7 +347,11 @@ class ResourceService:
             "catalog.resource_published",
             subject.actor,
             [resource.id],
-            {"version": resource.catalog_version, "snapshot_sha256": sha},
+            {
+                "version": resource.catalog_version,
+                "snapshot_sha256": sha,
+                **({"publication_check": open_check} if open_check is not None else {}),
+            },
         )
         return resource
 
@@ -603,11 +675,21 @@ class DatasetService:
         return job
 
     def finish_job(self, session: Session, job_id: str, result: Any) -> DatasetVersion:
-        """Record a completed ingest as the resource's new current version (one transaction)."""
+        """Record a completed ingest as a new version (one transaction). The first version of a
+        resource, and any version of a resource never published, becomes current at once. A new
+        version of a published resource is *staged*: grants, open data and the portal go on
+        serving the current version until the new one is accepted, automatically
+        (``accept_automatically``) or by a reviewer (``accept``)."""
         job = session.get(IngestJob, job_id)
         assert job is not None
+        # Decisions on one resource's versions queue up behind this lock (its current pointer
+        # is read and moved under it).
+        repo.lock_resource(session, job.resource_id)
         resource = session.get(Resource, job.resource_id)
         assert resource is not None
+        session.refresh(resource)
+        staged = resource.published_at is not None and resource.current_version_id is not None
+        now = utcnow()
         version = DatasetVersion(
             id=new_id(),
             resource_id=resource.id,
@@ -624,13 +706,18 @@ class DatasetService:
                 "format": result.source_format,
                 "encoding": result.encoding,
             },
+            state="staged" if staged else "accepted",
+            decision=None if staged else "initial",
+            decided_at=None if staged else now,
+            review_reasons=[],
             created_by=job.created_by,
         )
         session.add(version)
-        resource.current_version_id = version.id
-        resource.updated_at = utcnow()
+        if not staged:
+            resource.current_version_id = version.id
+        resource.updated_at = now
         job.status = "succeeded"
-        job.finished_at = utcnow()
+        job.finished_at = now
         job.version_id = version.id
         job.rows_done = result.rows
         session.flush()
@@ -639,9 +726,233 @@ class DatasetService:
             "catalog.dataset_version_created",
             job_actor(job),
             [version.id, resource.id, job.id, f"sha256:{result.sha256}"],
-            {"number": version.number, "sha256": result.sha256, "rows": result.rows},
+            {
+                "number": version.number,
+                "sha256": result.sha256,
+                "rows": result.rows,
+                "state": version.state,
+            },
         )
         return version
+
+    # --- staging, review and rollback of versions ---------------------------------------------
+    def staged(
+        self, session: Session, subject: Subject, limit: int = 20, offset: int = 0
+    ) -> tuple[list[tuple[DatasetVersion, Resource]], int]:
+        """Staged versions waiting for a reviewer: every unit's for the data authority, the
+        unit's own for its staff."""
+        if subject.is_system or subject.roles & CATALOG_STAFF:
+            return repo.staged_versions(session, None, limit, offset)
+        if subject.org_id is None:
+            return [], 0
+        return repo.staged_versions(session, subject.org_id, limit, offset)
+
+    def may_decide(self, subject: Subject) -> bool:
+        """Whether the subject accepts or rejects staged versions (the data authority)."""
+        return bool(subject.is_system or subject.roles & REVIEWERS)
+
+    def may_roll_back(self, subject: Subject, resource: Resource) -> bool:
+        """Whether the subject may point the resource back to another version: the data
+        authority's reviewers, or the provider unit's chief data officer 首席数据官."""
+        if subject.is_system or subject.roles & REVIEWERS:
+            return True
+        return "cdo" in subject.roles and subject.org_id == resource.provider_id
+
+    def hold_for_review(
+        self,
+        session: Session,
+        version: DatasetVersion,
+        actor: Any,
+        reasons: list[dict[str, Any]],
+    ) -> None:
+        """Keep a staged version waiting for a reviewer, saying why (in the ledger too)."""
+        version.review_reasons = reasons
+        session.flush()
+        ledger_service.record(
+            session,
+            "catalog.dataset_version_staged",
+            actor,
+            [version.id, version.resource_id],
+            {"number": version.number, "reasons": reasons},
+        )
+
+    def accept_automatically(
+        self, session: Session, version: DatasetVersion, actor: Any, basis: dict[str, Any]
+    ) -> DatasetVersion:
+        """Make a staged version current without a reviewer: its schema and classification
+        match the current version's and its grade does not rise (``basis`` says so, with the
+        version it was compared with). Recorded as "accepted automatically"."""
+        resource = self._lock_for_decision(session, version)
+        if resource.current_version_id != basis.get("compared_with"):
+            # The current version moved since the comparison: a reviewer decides.
+            self.hold_for_review(
+                session,
+                version,
+                actor,
+                [{"code": "current_changed", **_REASON_WORDS["current_changed"]}],
+            )
+            return version
+        previous = self._make_current(resource, version, "automatic", AUTO_NOTE, None)
+        ledger_service.record(
+            session,
+            "catalog.dataset_version_accepted",
+            actor,
+            [version.id, resource.id],
+            {
+                "number": version.number,
+                "how": "automatic",
+                "note": "accepted automatically",
+                "previous": previous,
+                "basis": basis,
+            },
+        )
+        return version
+
+    def accept(
+        self, session: Session, subject: Subject, version_id: str, reason: str | None = None
+    ) -> DatasetVersion:
+        """A reviewer accepts a staged version: it becomes the resource's current version."""
+        _require_reviewer(subject)
+        version = self._staged(session, subject, version_id)
+        resource = self._lock_for_decision(session, version)
+        if resource.status == "retired":
+            raise Conflict(
+                "A retired resource takes no new data.",
+                "已撤销的资源不能再接收数据。",
+                code="resource_retired",
+            )
+        note = (reason or "").strip() or None
+        previous = self._make_current(resource, version, "reviewer", note, subject.user_id)
+        ledger_service.record(
+            session,
+            "catalog.dataset_version_accepted",
+            subject.actor,
+            [version.id, resource.id],
+            {"number": version.number, "how": "reviewer", "previous": previous, "reason": note},
+        )
+        return version
+
+    def reject(
+        self, session: Session, subject: Subject, version_id: str, reason: str
+    ) -> DatasetVersion:
+        """A reviewer rejects a staged version, with a reason: it is never served."""
+        _require_reviewer(subject)
+        text = _required_reason(reason)
+        version = self._staged(session, subject, version_id)
+        self._lock_for_decision(session, version)
+        version.state = "rejected"
+        version.decision = "rejected"
+        version.decision_reason = text
+        version.decided_by = subject.user_id
+        version.decided_at = utcnow()
+        session.flush()
+        ledger_service.record(
+            session,
+            "catalog.dataset_version_rejected",
+            subject.actor,
+            [version.id, version.resource_id],
+            {"number": version.number, "reason": text},
+        )
+        return version
+
+    def rollback(
+        self, session: Session, subject: Subject, resource_id: str, version_id: str, reason: str
+    ) -> DatasetVersion:
+        """Point the resource back to another accepted version of its own (a reviewer, or the
+        provider's chief data officer), with a reason in the ledger; grants, open data and the
+        portal then serve that version."""
+        resource = resource_service.get_for_review(session, subject, resource_id)
+        if not self.may_roll_back(subject, resource):
+            raise Forbidden(
+                "Only the data authority's reviewers or the provider unit's chief data officer "
+                "may roll a resource back to another version.",
+                "只有数据主管部门审核员或资源提供单位的首席数据官可以回退数据版本。",
+                code="rollback_not_permitted",
+            )
+        text = _required_reason(reason)
+        if resource.status == "retired":
+            raise Conflict(
+                "A retired resource is not rolled back.",
+                "已撤销的资源不能回退版本。",
+                code="resource_retired",
+            )
+        target = session.get(DatasetVersion, version_id) if version_id else None
+        if target is None or target.resource_id != resource.id:
+            raise Invalid(
+                "That is not a version of this resource.",
+                "该数据版本不属于此资源。",
+                code="version_not_of_resource",
+                version_id=version_id,
+            )
+        if target.id == resource.current_version_id:
+            raise Conflict(
+                f"Version {target.number} is already the current version.",
+                f"版本 {target.number} 已是当前版本。",
+                code="already_current",
+            )
+        if target.state != "accepted":
+            raise Conflict(
+                f"Version {target.number} was never accepted ({target.state}); a staged version "
+                "is accepted by a reviewer, a rejected one is never served.",
+                f"版本 {target.number} 未被接受（{_state_zh(target.state)}）："
+                "待审核的版本须由审核员接受，被驳回的版本不会提供。",
+                code="version_not_accepted",
+                state=target.state,
+            )
+        previous = resource.current_version_id
+        resource.current_version_id = target.id
+        resource.updated_at = utcnow()
+        session.flush()
+        ledger_service.record(
+            session,
+            "catalog.dataset_version_rolled_back",
+            subject.actor,
+            [resource.id, target.id, *([previous] if previous else [])],
+            {"number": target.number, "from": previous, "to": target.id, "reason": text},
+        )
+        return target
+
+    def _staged(self, session: Session, subject: Subject, version_id: str) -> DatasetVersion:
+        version = session.get(DatasetVersion, version_id)
+        if version is None:
+            raise not_found("Dataset version", "数据版本", version_id)
+        resource_service.get(session, subject, version.resource_id)  # readable by the subject
+        return version
+
+    def _lock_for_decision(self, session: Session, version: DatasetVersion) -> Resource:
+        """Take the resource's and the version's rows, then check the version still waits."""
+        repo.lock_resource(session, version.resource_id)
+        repo.lock_version(session, version.id)
+        session.refresh(version)
+        resource = session.get(Resource, version.resource_id)
+        assert resource is not None
+        session.refresh(resource)
+        if version.state != "staged":
+            raise Conflict(
+                f"Version {version.number} is not waiting for review ({version.state}).",
+                f"版本 {version.number} 不在待审核状态（{_state_zh(version.state)}）。",
+                code="version_not_staged",
+                state=version.state,
+            )
+        return resource
+
+    def _make_current(
+        self,
+        resource: Resource,
+        version: DatasetVersion,
+        how: str,
+        reason: str | None,
+        by: str | None,
+    ) -> str | None:
+        previous = resource.current_version_id
+        version.state = "accepted"
+        version.decision = how
+        version.decision_reason = reason
+        version.decided_by = by
+        version.decided_at = utcnow()
+        resource.current_version_id = version.id
+        resource.updated_at = utcnow()
+        return previous
 
     def recover(self, session: Session) -> int:
         """After a restart: jobs left running were interrupted; mark them failed (retry is open)
@@ -826,7 +1137,7 @@ class DatasetService:
                 code="table_or_query",
             )
         if data.kind == "sql":
-            _check_pull_database(data.url)
+            _check_pull_database(session, data.url)
         else:
             _check_pull_http(data.url)
         params = data.model_dump(exclude={"kind", "cron"}, exclude_none=True)
@@ -874,46 +1185,21 @@ class DatasetService:
         return jobs
 
 
-def _check_pull_database(url: str) -> None:
-    """A pull reads another system's database, never this node's own store."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+def _check_pull_database(session: Session, url: str) -> None:
+    """A pull reads another system's database, never this node's own store, and only through
+    an address the node's policy allows (see ``catalog.pullguard``; checked again at run
+    time)."""
+    from yaosu.catalog import pullguard
 
-    try:
-        target = make_url(url)
-    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
-        raise Invalid(
-            f"Not a database URL: {exc}.", f"数据库地址无效：{exc}。", code="invalid_url"
-        ) from exc
-    settings = get_settings()
-    own = make_url(settings.resolved_database_url)
-    refused = False
-    if target.get_backend_name() == "sqlite":
-        path = Path(target.database or "").resolve()
-        refused = not target.database or path.is_relative_to(settings.data_dir.resolve())
-    elif target.get_backend_name() == own.get_backend_name():
-        refused = (target.host, target.port, target.database) == (own.host, own.port, own.database)
-    if refused:
-        raise Forbidden(
-            "A pull cannot read this node's own database or data directory.",
-            "不能从本节点自身的数据库或数据目录拉取数据。",
-            code="pull_forbidden",
-        )
+    pullguard.check(url, pullguard.OwnStores.of(session))
 
 
 def _check_pull_http(url: str) -> None:
-    """An HTTP pull names an http(s) address with a host; anything else fails now, not later."""
-    try:
-        parts = urlsplit(url.strip())
-        host = parts.hostname
-    except ValueError:  # an unbalanced [IPv6] bracket
-        host = None
-    if not host or parts.scheme.lower() not in ("http", "https"):
-        raise Invalid(
-            "Not an HTTP address: give one starting with http:// or https:// and a host.",
-            "HTTP 地址无效：应以 http:// 或 https:// 开头并包含主机名。",
-            code="invalid_url",
-        )
+    """An HTTP pull names an http(s) address with a host whose addresses the node's policy
+    allows (``kit.netguard``); a name that does not resolve now is checked when it runs."""
+    from yaosu.kit import netguard
+
+    netguard.check_url(url, netguard.node_policy(), code="pull_forbidden", unresolved_ok=True)
 
 
 def next_run(cron: str, after: datetime) -> datetime:

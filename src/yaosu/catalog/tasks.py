@@ -8,26 +8,43 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.orm import Session
 
+from yaosu.catalog import pullguard
 from yaosu.catalog.service import dataset_service, job_actor
 from yaosu.classification.service import classification_service
 from yaosu.db.uow import transaction
+from yaosu.identity.subject import Subject
+from yaosu.kit import netguard
 from yaosu.kit.errors import Invalid, YaosuError
 from yaosu.kit.timeutil import utcnow
-from yaosu.models.catalog import IngestJob
+from yaosu.models.catalog import DatasetVersion, IngestJob, Resource
 from yaosu.sharing.service import subscription_service
 
 log = logging.getLogger("yaosu.jobs")
 Progress = Callable[[int, int], None]
 
 
-def build_source(job: IngestJob) -> Any:
-    """The data-plane source a job reads from."""
+@dataclass(frozen=True)
+class OwnStore:
+    """What a pull must never reach, taken from the node's session before the job runs."""
+
+    stores: pullguard.OwnStores
+    identity: tuple[str, str] | None
+
+    @classmethod
+    def of(cls, session: Session) -> OwnStore:
+        return cls(pullguard.OwnStores.of(session), pullguard.own_identity(session))
+
+
+def build_source(job: IngestJob, own: OwnStore | None = None) -> Any:
+    """The data-plane source a job reads from. Pulls are checked again here, at run time
+    (DNS answers and files change): the address policy and the node's own stores."""
     from yaosu.dataplane import readers
 
     p = job.params
@@ -36,11 +53,25 @@ def build_source(job: IngestJob) -> Any:
             p["path"], format=p.get("format"), encoding=p.get("encoding"), sheet=p.get("sheet")
         )
     if job.kind == "http":
-        return readers.http_source(p["url"], format=p.get("format"), encoding=p.get("encoding"))
+        return readers.http_source(
+            p["url"],
+            format=p.get("format"),
+            encoding=p.get("encoding"),
+            policy=netguard.node_policy(),
+        )
     if job.kind == "sql":
-        engine = create_engine(p["url"])
+        stores = own.stores if own is not None else pullguard.OwnStores.of()
+        try:
+            connect = pullguard.connector(p["url"], stores, own.identity if own else None)
+        except netguard.HostUnresolved as exc:
+            raise Invalid(
+                f"Pulling the query failed: {exc}",
+                f"拉取查询失败：{exc}",
+                code="pull_failed",
+            ) from None
+        engine = create_engine(p["url"])  # only its dialect, to quote the table name
         query = p.get("query") or f"SELECT * FROM {_quoted_table(engine, p['table'])}"
-        return readers.sql_source(engine.raw_connection, query=query)
+        return readers.sql_source(connect, query=query)
     raise Invalid(
         f"Unknown job kind {job.kind!r}.", f"未知的任务类型 {job.kind!r}。", code="invalid_job"
     )
@@ -59,7 +90,7 @@ def run_in_session(session: Session, job_id: str, progress: Progress | None = No
 
     job = dataset_service.start_job(session, job_id)
     try:
-        with build_source(job) as source:
+        with build_source(job, OwnStore.of(session)) as source:
             result = ingest(source, dataset_service.storage(), progress=progress)
     except YaosuError as exc:
         dataset_service.fail_job(session, job_id, exc)
@@ -72,12 +103,58 @@ def run_in_session(session: Session, job_id: str, progress: Progress | None = No
 
 def _finish(session: Session, job_id: str, result: Any, findings: Any) -> None:
     """The new version and its classification land in one transaction: a version is never
-    visible unclassified unless the classifier itself failed (then the ledger says so)."""
+    visible unclassified unless the classifier itself failed (then the ledger says so). A new
+    version of a published resource is staged; it goes live here only when its schema and
+    classification match the current version's and its grade does not rise (accepted
+    automatically), else it waits in the reviewers' queue."""
     version = dataset_service.finish_job(session, job_id, result)
     job = session.get(IngestJob, job_id)
     assert job is not None
-    classification_service.record(session, version, findings, job_actor(job))
+    actor = job_actor(job)
+    classification_service.record(session, version, findings, actor)
+    if version.state == "staged":
+        reasons, basis = classification_service.compare_with_current(session, version)
+        if reasons:
+            dataset_service.hold_for_review(session, version, actor, reasons)
+            return
+        dataset_service.accept_automatically(session, version, actor, basis)
+        if version.state != "accepted":
+            return
+    _went_live(session, actor, version)
+
+
+def _went_live(session: Session, actor: Any, version: DatasetVersion) -> None:
+    """A version became the one served: the resource takes its grade, subscribers hear of it."""
+    resource = session.get(Resource, version.resource_id)
+    assert resource is not None
+    classification_service.sync_grade(session, actor, resource)
     subscription_service.version_published(session, version)
+
+
+# --- decisions on staged versions, and rollback -------------------------------------------------
+def accept_version(
+    session: Session, subject: Subject, version_id: str, reason: str | None = None
+) -> DatasetVersion:
+    """A reviewer accepts a staged version: it becomes current and is served."""
+    version = dataset_service.accept(session, subject, version_id, reason)
+    _went_live(session, subject.actor, version)
+    return version
+
+
+def reject_version(
+    session: Session, subject: Subject, version_id: str, reason: str
+) -> DatasetVersion:
+    """A reviewer rejects a staged version (with a reason): it is never served."""
+    return dataset_service.reject(session, subject, version_id, reason)
+
+
+def rollback(
+    session: Session, subject: Subject, resource_id: str, version_id: str, reason: str
+) -> DatasetVersion:
+    """Point a resource back to an earlier accepted version; grants then serve that version."""
+    version = dataset_service.rollback(session, subject, resource_id, version_id, reason)
+    _went_live(session, subject.actor, version)
+    return version
 
 
 def _discard_upload_after_commit(session: Session, job: IngestJob) -> None:
@@ -133,6 +210,7 @@ class JobRunner:
         try:
             with transaction(sessions(True)) as s:
                 job = dataset_service.start_job(s, job_id)
+                own = OwnStore.of(s)
                 s.expunge(job)
             last = [0.0]
 
@@ -143,7 +221,7 @@ class JobRunner:
                     with transaction(sessions(True)) as ps:
                         dataset_service.progress(ps, job_id, rows, nbytes)
 
-            with build_source(job) as source:
+            with build_source(job, own) as source:
                 result = ingest(source, dataset_service.storage(), progress=progress)
             # Classify outside any transaction: it reads the whole version.
             findings = classification_service.compute(dataset_service.storage(), result.key)

@@ -48,6 +48,7 @@ from yaosu.classification.detectors import (
     contains_masks,
 )
 from yaosu.classification.hints import Hint, hint_for
+from yaosu.classification.lexicon import PLACEHOLDERS
 from yaosu.kit.errors import Invalid
 
 __all__ = [
@@ -320,9 +321,24 @@ def _confidence(code: str, share: float, hint: Hint) -> float:
 def _check(code: str, cleaned: Any, hint: Hint) -> Mask:
     detector = DETECTORS[code]
     mask = detector.check_array(cleaned)
-    if code in hint.types:
-        mask |= detector.check_weak_array(cleaned)
+    if code in hint.types:  # the weak and noisy forms, tried only where the strict rule failed
+        rest = np.flatnonzero(~mask)
+        if rest.size:
+            mask = mask.copy()
+            mask[rest] = detector.check_weak_array(cleaned.take(pa.array(rest)))
     return mask
+
+
+_PLACEHOLDERS = pa.array(PLACEHOLDERS, pa.string())
+
+
+def _text_type(kind: Any) -> bool:
+    return bool(
+        pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or pa.types.is_string_view(kind)
+        or pa.types.is_dictionary(kind)
+    )
 
 
 def _temporal(kind: Any) -> bool:
@@ -373,6 +389,12 @@ class _Batch:
                 return np.zeros(len(self.raw), dtype=bool)
             return temporal_birth_mask(self.raw, code in hint.types)
         return _check(code, self.cleaned, hint)
+
+    def placeholders(self) -> int:
+        """How many values stand for "no value" (无, N/A, -…); only text columns have them."""
+        if not _text_type(self.raw.type):
+            return 0
+        return int(pc.sum(pc.is_in(self.cleaned, value_set=_PLACEHOLDERS)).as_py() or 0)
 
 
 def _label(code: str) -> tuple[str, str]:
@@ -445,7 +467,7 @@ def _decide(name: str, column: _Column, sample_size: int, hint: Hint) -> ColumnF
             f"全部 {column.rows:,} 个值为空",
         )
     batch = _Batch(raw)
-    size = len(raw)
+    size = max(len(raw) - batch.placeholders(), 1)  # placeholders say nothing
     shares = {code: float(batch.valid(code, hint).sum()) / size for code in DETECTORS}
     weak_only = {
         code: float(DETECTORS[code].check_weak_array(batch.cleaned).sum()) / size
@@ -458,7 +480,7 @@ def _decide(name: str, column: _Column, sample_size: int, hint: Hint) -> ColumnF
         or pa.types.is_string_view(raw.type)
         or pa.types.is_dictionary(raw.type)
     ) and (
-        float(pc.sum(pc.match_substring_regex(batch.cleaned, _TEXT_MARK)).as_py() or 0) / size
+        float(pc.sum(pc.match_substring_regex(batch.cleaned, _TEXT_MARK)).as_py() or 0) / len(raw)
         >= TEXT_LIKE
         or FREE_TEXT in hint.types
     )
@@ -472,45 +494,50 @@ def _decide(name: str, column: _Column, sample_size: int, hint: Hint) -> ColumnF
     )[:MAX_CANDIDATES]
     scan = text_like and not any(shares[c] >= 0.5 for c in ranked)
 
-    non_null, valid, found, any_found = _validate(column, ranked, hint, scan)
+    non_null, blank, valid, found, any_found = _validate(column, ranked, hint, scan)
     if non_null == 0:  # the sample saw values the stream did not: treat as empty
         return _unclassified(name, hint, "no non-null values", "没有非空值")
+    counted = max(non_null - blank, 1)  # placeholders say nothing about the column
 
     best: tuple[float, int, str] | None = None
     for order, code in enumerate(ranked):
-        share = valid[code] / non_null
+        share = valid[code] / counted
         confidence = _confidence(code, share, hint)
         if share >= MIN_SHARE and (best is None or confidence > best[0]):
             best = (confidence, order, code)
     if best is not None and best[0] >= DECIDE:
-        return _typed(name, best[2], best[0], non_null, valid[best[2]], hint)
+        return _typed(name, best[2], best[0], non_null, blank, valid[best[2]], hint)
 
     if text_like:
         if not scan:
-            _, _, found, any_found = _validate(column, [], hint, True)
+            _, _, _, found, any_found = _validate(column, [], hint, True)
         if any_found:
             return _free_text(name, non_null, found, any_found, hint)
 
-    return _not_found(name, hint, non_null, ranked, valid, shares, weak_only, text_like)
+    return _not_found(name, hint, non_null, counted, ranked, valid, shares, weak_only, text_like)
 
 
 def _validate(
     column: _Column, codes: list[str], hint: Hint, scan: bool
-) -> tuple[int, dict[str, int], dict[str, int], int]:
-    """One pass over the whole column: non-null count, valid count per candidate, and (when
-    ``scan``) how many values contain each searched type and any of them."""
+) -> tuple[int, int, dict[str, int], dict[str, int], int]:
+    """One pass over the whole column: non-null count, placeholder count (when there are
+    ``codes``), valid count per candidate, and (when ``scan``) how many values contain each
+    searched type and any of them."""
     non_null = 0
+    blank = 0
     valid = dict.fromkeys(codes, 0)
     found = dict.fromkeys(SEARCHED, 0)
     any_found = 0
     if not codes and not scan:
-        return column.non_null(), valid, found, any_found
+        return column.non_null(), blank, valid, found, any_found
     for values in column.batches():
         present = len(values) - values.null_count
         if present == 0:
             continue
         non_null += present
         batch = _Batch(values)
+        if codes:
+            blank += batch.placeholders()
         for code in codes:
             valid[code] += int(batch.valid(code, hint).sum())
         if scan:
@@ -520,14 +547,25 @@ def _validate(
                 found[code] += int(mask.sum())
                 union |= mask
             any_found += int(union.sum())
-    return non_null, valid, found, any_found
+    return non_null, blank, valid, found, any_found
 
 
 def _typed(
-    name: str, code: str, confidence: float, non_null: int, valid: int, hint: Hint
+    name: str, code: str, confidence: float, non_null: int, blank: int, valid: int, hint: Hint
 ) -> ColumnFinding:
     en, zh = _label(code)
-    share = valid / non_null
+    share = valid / max(non_null - blank, 1)
+    counted_en = f"{valid:,} of {non_null:,} non-null values"
+    counted_zh = f"{non_null:,} 个非空值中 {valid:,} 个"
+    if blank:
+        counted_en = (
+            f"{valid:,} of {non_null - blank:,} non-null values (and {blank:,} placeholders "
+            "such as 无 or N/A, not counted)"
+        )
+        counted_zh = (
+            f"{non_null - blank:,} 个非空值（另有 {blank:,} 个“无”“N/A”等占位值不计）"
+            f"中 {valid:,} 个"
+        )
     hint_en, hint_zh = _hint_text(code, hint)
     moderate_en = moderate_zh = ""
     if code not in hint.types and DETECTORS[code].ceiling < 1.0:
@@ -541,10 +579,8 @@ def _typed(
         valid=valid,
         contains=(),
         hint=_hint_code(code, hint),
-        reason=f"{valid:,} of {non_null:,} non-null values ({share:.1%}) validate as {en}"
-        f"{moderate_en}{hint_en}",
-        reason_zh=f"{non_null:,} 个非空值中 {valid:,} 个（{share:.1%}）是有效的{zh}"
-        f"{moderate_zh}{hint_zh}",
+        reason=f"{counted_en} ({share:.1%}) validate as {en}{moderate_en}{hint_en}",
+        reason_zh=f"{counted_zh}（{share:.1%}）是有效的{zh}{moderate_zh}{hint_zh}",
     )
 
 
@@ -577,6 +613,7 @@ def _not_found(
     name: str,
     hint: Hint,
     non_null: int,
+    counted: int,
     ranked: list[str],
     valid: dict[str, int],
     shares: dict[str, float],
@@ -587,7 +624,7 @@ def _not_found(
     if ranked:
         code = max(ranked, key=lambda c: valid[c])
         en, zh = _label(code)
-        share = valid[code] / non_null
+        share = valid[code] / counted
         reason = f"no type is clear: at best {share:.1%} of {non_null:,} values validate as {en}"
         reason_zh = f"未能确定类型：{non_null:,} 个值中至多 {share:.1%} 是有效的{zh}"
         if code in hint.types:

@@ -55,14 +55,21 @@ class TypeInfo:
 
 # -- shared cleaning ---------------------------------------------------------------------------
 
-_FULLWIDTH = {0xFF01 + i: 0x21 + i for i in range(94)} | {0x3000: 0x20}
+# Invisible format characters never belong to an identifier; inserted into one (张\u200b三) they
+# would hide it from every shape, so cleaning drops them: U+200B–U+200D (zero-width space and
+# joiners), U+2060 (word joiner), U+FEFF (zero-width no-break space) and U+00AD (soft hyphen).
+INVISIBLE = (0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD)
+_FULLWIDTH: dict[int, int | None] = (
+    {0xFF01 + i: 0x21 + i for i in range(94)} | {0x3000: 0x20} | dict.fromkeys(INVISIBLE)
+)
 _TRIM = " \t\n\r\f\v\u00a0\u3000"
 _ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0002ebef"
 
 
 def clean(value: str) -> str:
-    """Fold full-width ASCII and U+3000 to ASCII, then trim surrounding whitespace."""
+    """Fold full-width ASCII and U+3000 to ASCII, drop invisible format characters, then trim
+    surrounding whitespace."""
     return value.translate(_FULLWIDTH).strip(_TRIM)
 
 
@@ -107,21 +114,32 @@ def _offsets_data(
 
 def _fold_fullwidth(values: Any) -> Any:
     """Full-width ``！``–``～`` (EF BC 81 – EF BD 9E) and U+3000 (E3 80 80) to ASCII, on the
-    UTF-8 buffer: the lead byte becomes the ASCII byte, the two others are dropped."""
+    UTF-8 buffer: the lead byte becomes the ASCII byte, the two others are dropped. The
+    ``INVISIBLE`` characters (E2 80 8B–8D, E2 81 A0, EF BB BF; C2 AD) are dropped whole."""
     offsets, data = _offsets_data(values)
     lo, hi = int(offsets[0]), int(offsets[-1])
     body = data[lo:hi]
-    if body.size < 3:
+    if body.size < 2:
         return values
-    lead = np.flatnonzero((body[:-2] == 0xEF) | (body[:-2] == 0xE3))
-    if lead.size == 0:
+    soft = np.flatnonzero((body[:-1] == 0xC2) & (body[1:] == 0xAD))  # U+00AD
+    lead = (
+        np.flatnonzero((body[:-2] == 0xEF) | (body[:-2] == 0xE3) | (body[:-2] == 0xE2))
+        if body.size >= 3
+        else np.zeros(0, dtype=np.intp)
+    )
+    if lead.size == 0 and soft.size == 0:
         return values
     first, second, third = body[lead], body[lead + 1], body[lead + 2]
     upper = (first == 0xEF) & (second == 0xBC) & (third >= 0x81)  # U+FF01–U+FF3F
     lower = (first == 0xEF) & (second == 0xBD) & (third <= 0x9E)  # U+FF40–U+FF5E
     space = (first == 0xE3) & (second == 0x80) & (third == 0x80)  # U+3000
+    hidden = (
+        ((first == 0xE2) & (second == 0x80) & (third >= 0x8B) & (third <= 0x8D))  # U+200B–D
+        | ((first == 0xE2) & (second == 0x81) & (third == 0xA0))  # U+2060
+        | ((first == 0xEF) & (second == 0xBB) & (third == 0xBF))  # U+FEFF
+    )
     hit = upper | lower | space
-    if not hit.any():
+    if not hit.any() and not hidden.any() and soft.size == 0:
         return values
     where = lead[hit]
     mapped = np.where(upper[hit], third[hit] - 0x60, np.where(lower[hit], third[hit] - 0x20, 0x20))
@@ -130,6 +148,11 @@ def _fold_fullwidth(values: Any) -> Any:
     keep = np.ones(body.size, dtype=bool)
     keep[where + 1] = False
     keep[where + 2] = False
+    gone = lead[hidden]
+    for step in (0, 1, 2):
+        keep[gone + step] = False
+    keep[soft] = False
+    keep[soft + 1] = False
     kept_before = np.concatenate(([0], np.cumsum(keep, dtype=np.int64)))
     result = pa.LargeStringArray.from_buffers(
         len(values),
@@ -288,6 +311,24 @@ def _per_chunk(values: Any, rule: Callable[[Any], Mask]) -> Mask:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 
+# -- noisy forms: an identifier wrapped in a label, notes and junk ------------------------------
+#
+# Under a matching column-name hint, a value that fails the strict rule is tried once more with
+# its wrapping removed: whitespace other than the ASCII space (tabs, NBSP, thin spaces), a
+# label (``手机：``, ``tel:``), notes in brackets at the end (``（本人）``, ``[备用]``), then the
+# type's own junk before and after (``张三1``, ``李四女士``, ``ID 1101…``) and separators inside
+# (``138.1234.5678``). What remains must pass the strict rule, check characters included, so
+# a decoy stays a decoy (``中山路1`` is still a road, a wrong check character still wrong).
+
+_ODD_SPACE = "[\t\n\r\f\v   -     ]"
+_LABEL = f"^(?:[A-Za-z]{{1,12}}|[{CJK}]{{1,8}}) *[:=] *"
+_NOTES = " *(?:\\([^()]{0,16}\\)|\\[[^\\[\\]]{0,16}\\]|【[^【】]{0,16}】|<[^<>]{0,16}>)"
+_NOTES_TAIL = f"(?:{_NOTES})+$"
+_ODD_SPACE_RE = re.compile(_ODD_SPACE)
+_LABEL_RE = re.compile(_LABEL)
+_NOTES_TAIL_RE = re.compile(_NOTES_TAIL)
+
+
 class _Shape(Detector):
     """A detector that is one regular expression after an optional normalization."""
 
@@ -295,6 +336,12 @@ class _Shape(Detector):
     weak_pattern: ClassVar[str | None] = None
     remove: ClassVar[str] = ""  # characters removed before matching
     upper: ClassVar[bool] = False  # ASCII letters upper-cased before matching
+    # The noisy form (see above), counted only under a hint: junk before and after the value
+    # (unanchored sources) and separators removed inside. ``noisy`` switches it on.
+    noisy: ClassVar[bool] = False
+    noise_head: ClassVar[str | None] = None
+    noise_tail: ClassVar[str | None] = None
+    noise_inside: ClassVar[str] = ""
 
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()
@@ -302,9 +349,43 @@ class _Shape(Detector):
             cls._compiled = re.compile(cls.pattern)
         if cls.__dict__.get("weak_pattern"):
             cls._compiled_weak = re.compile(cls.__dict__["weak_pattern"])
+        cls._head = f"^(?:{cls.noise_head})" if cls.noise_head else None
+        cls._tail = f"(?:{cls.noise_tail})$" if cls.noise_tail else None
+        cls._head_re = re.compile(cls._head) if cls._head else None
+        cls._tail_re = re.compile(cls._tail) if cls._tail else None
 
     _compiled: ClassVar[re.Pattern[str]]
     _compiled_weak: ClassVar[re.Pattern[str]]
+    _head: ClassVar[str | None]
+    _tail: ClassVar[str | None]
+    _head_re: ClassVar[re.Pattern[str] | None]
+    _tail_re: ClassVar[re.Pattern[str] | None]
+
+    def denoise(self, value: str) -> str:
+        """The value without its wrapping (on cleaned input)."""
+        value = _ODD_SPACE_RE.sub("", value)
+        value = _LABEL_RE.sub("", value, count=1)
+        value = _NOTES_TAIL_RE.sub("", value, count=1)
+        if self._head_re is not None:
+            value = self._head_re.sub("", value, count=1)
+        if self._tail_re is not None:
+            value = self._tail_re.sub("", value, count=1)
+        for char in self.noise_inside:
+            value = value.replace(char, "")
+        return value
+
+    def denoise_array(self, values: Any) -> Any:
+        """``denoise`` for a cleaned string array."""
+        values = pc.replace_substring_regex(values, _ODD_SPACE, "")
+        values = pc.replace_substring_regex(values, _LABEL, "", max_replacements=1)
+        values = pc.replace_substring_regex(values, _NOTES_TAIL, "", max_replacements=1)
+        if self._head is not None:
+            values = pc.replace_substring_regex(values, self._head, "", max_replacements=1)
+        if self._tail is not None:
+            values = pc.replace_substring_regex(values, self._tail, "", max_replacements=1)
+        for char in self.noise_inside:
+            values = pc.replace_substring(values, char, "")
+        return values
 
     def normalize(self, value: str) -> str:
         if self.remove:
@@ -323,17 +404,30 @@ class _Shape(Detector):
         return _matches(self.normalize_array(values), self.pattern)
 
     def check_weak(self, value: str) -> bool:
-        if not self.weak_pattern:
-            return False
-        return self._compiled_weak.fullmatch(self.normalize(value)) is not None
+        if self.weak_pattern and self._compiled_weak.fullmatch(self.normalize(value)):
+            return True
+        return self.noisy and not self.check(value) and self.check(self.denoise(value))
 
     def check_weak_array(self, values: Any) -> Mask:
-        if not self.weak_pattern:
-            return np.zeros(len(values), dtype=bool)
-        return _matches(self.normalize_array(values), self.weak_pattern)
+        if self.weak_pattern:
+            out = _matches(self.normalize_array(values), self.weak_pattern)
+        else:
+            out = np.zeros(len(values), dtype=bool)
+        if self.noisy and len(values):
+            rows = np.flatnonzero(~out & ~self.check_array(values))
+            if rows.size:
+                wrapped = values.take(pa.array(rows))
+                out[rows] = self.check_array(self.denoise_array(wrapped))
+        return out
 
 
 # -- the types --------------------------------------------------------------------------------
+
+# Noisy digit identifiers: anything but a digit (or the ``+``/``(`` a phone number may start
+# with) before, anything but a digit after, dots, slashes and underscores inside.
+_DIGIT_HEAD = "[^0-9+(]+"
+_DIGIT_TAIL = "[^0-9]+"
+_DIGIT_INSIDE = "./_·•"
 
 _ID_PROVINCE = "(?:" + "|".join(lexicon.ID_PROVINCE_CODES) + ")"
 _ID_WEIGHTS = np.array([pow(2, 17 - i, 11) for i in range(17)], dtype=np.int32)
@@ -356,6 +450,10 @@ class ResidentId(_Shape):
     code = "resident_id"
     remove = " -"
     upper = True
+    noisy = True
+    noise_head = _DIGIT_HEAD
+    noise_tail = "[^0-9Xx]+"
+    noise_inside = _DIGIT_INSIDE
     pattern = f"{_ID_PROVINCE}[0-9]{{15}}[0-9X]|{_ID_PROVINCE}[0-9]{{13}}"
     finder = r"(?:^|[^0-9A-Za-z])(?P<v>[1-9][0-9]{16}[0-9Xx])(?:[^0-9A-Za-z]|$)"
 
@@ -445,6 +543,10 @@ class Mobile(_Shape):
 
     code = "mobile"
     remove = " ()-"
+    noisy = True
+    noise_head = _DIGIT_HEAD
+    noise_tail = _DIGIT_TAIL
+    noise_inside = _DIGIT_INSIDE
     pattern = f"(?:\\+86|0086|86)?{lexicon.MOBILE_PREFIX_PATTERN}[0-9]{{8}}"
     finder = f"{_LEFT}(?P<v>(?:(?:\\+|00)?86[ -]?)?1[3-9][0-9](?:[ -]?[0-9]{{4}}){{2}}){_RIGHT}"
 
@@ -464,6 +566,10 @@ class Landline(_Shape):
     """
 
     code = "landline"
+    noisy = True
+    noise_head = _DIGIT_HEAD
+    noise_tail = _DIGIT_TAIL
+    noise_inside = "/_·•"
     pattern = (
         f"(?:(?:\\+|00)?86[ -]?(?:\\({_AREA}\\)|{_AREA})|\\(0{_AREA}\\)|0{_AREA})"
         "[ -]?[1-9][0-9]{2,3}[ -]?[0-9]{4}"
@@ -486,6 +592,10 @@ class BankCard(_Shape):
     code = "bank_card"
     ceiling = 0.95  # 10% of random digit strings pass Luhn
     remove = " -"
+    noisy = True
+    noise_head = _DIGIT_HEAD
+    noise_tail = _DIGIT_TAIL
+    noise_inside = _DIGIT_INSIDE
     pattern = f"{lexicon.BIN_PREFIX_PATTERN}[0-9]*"
     finder = f"{_LEFT}(?P<v>[2-69][0-9]{{3}}(?:[ -]?[0-9]{{4}}){{3}}(?:[ -]?[0-9]{{1,3}})?){_RIGHT}"
 
@@ -812,6 +922,11 @@ class PersonName(_Shape):
     code = "person_name"
     ceiling = 0.85
     remove = " "
+    # Under a name hint: 张三1, 李四 女士, 王五（先生）, *赵六_01, 孙\t七.
+    noisy = True
+    noise_head = "[0-9A-Za-z*#_.~+ -]+"
+    noise_tail = "(?:[0-9A-Za-z*#_.~+ -]|" + "|".join(lexicon.NAME_HONORIFICS) + ")+"
+    noise_inside = "_-"
     pattern = (
         f"(?:{_COMPOUND})[{CJK}]{{1,2}}|[{_SURNAME_CHARS}][{CJK}]{{1,2}}"
         f"|[{CJK}]{{1,10}}[·•・][{CJK}]{{1,12}}(?:[·•・][{CJK}]{{1,12}})?"

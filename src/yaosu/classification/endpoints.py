@@ -20,6 +20,7 @@ from yaosu.classification.service import (
     classification_service,
     important_data_service,
     masking_service,
+    opening_service,
 )
 from yaosu.identity.access import require
 from yaosu.identity.subject import Subject
@@ -46,6 +47,18 @@ def vocabulary(subject: Subject = Depends(READ)) -> schemas.Vocabulary:
     """Detected types with their personal-information class, the grades with what each lets
     sharing do, and the node's grading rule table (with its digest)."""
     return classification_service.vocabulary()
+
+
+@router.get("/resources/{resource_id}/publication-check", response_model=schemas.PublicationCheck)
+def publication_check(
+    resource_id: str, subject: Subject = Depends(CATALOG_READ), session: Session = SESSION
+) -> schemas.PublicationCheck:
+    """The publication card 发布审查: each column of the current version with its detected
+    and reviewed type and class and its rule in an open distribution, the k-anonymity of that
+    distribution, whether it may be opened without conditions, and the findings digest to send
+    back when publishing. For the data authority and the provider's officers."""
+    check = opening_service.card(session, subject, resource_id)
+    return schemas.PublicationCheck.model_validate(check.view())
 
 
 @router.get("/dataset-versions/{version_id}/classification", response_model=schemas.Classification)

@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from yaosu.classification.detectors import clean
+
 
 @dataclass(frozen=True)
 class Hint:
@@ -95,6 +97,17 @@ _ZH: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("户主", ("person_name",)),
     ("申请人", ("person_name",)),
     ("经办人", ("person_name",)),
+    ("收件人", ("person_name",)),
+    ("收货人", ("person_name",)),
+    ("寄件人", ("person_name",)),
+    ("持卡人", ("person_name",)),
+    ("投保人", ("person_name",)),
+    ("被保险人", ("person_name",)),
+    ("当事人", ("person_name",)),
+    ("代理人", ("person_name",)),
+    ("监护人", ("person_name",)),
+    ("患者", ("person_name",)),
+    ("业主", ("person_name",)),
     ("备注", ("free_text",)),
     ("描述", ("free_text",)),
     ("说明", ("free_text",)),
@@ -178,6 +191,9 @@ _EN: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("fullname",), ("person_name",)),
     (("realname",), ("person_name",)),
     (("contact", "person"), ("person_name",)),
+    (("recipient",), ("person_name",)),
+    (("receiver",), ("person_name",)),
+    (("cardholder",), ("person_name",)),
     (("remark",), ("free_text",)),
     (("remarks",), ("free_text",)),
     (("note",), ("free_text",)),
@@ -340,9 +356,14 @@ def hint_for(name: str) -> Hint:
     """The hint a column name gives (an empty ``Hint`` when it says nothing)."""
     if not isinstance(name, str):
         return Hint()
+    # A header spelled with full-width letters, invisible characters or spaces inside (ｘｍ,
+    # 姓\u200b名, 姓 名) says the same thing: fold it like a value, and drop whitespace for the
+    # Chinese rules (English words still split at spaces).
+    name = clean(name)
     lowered = name.lower()
+    squeezed = re.sub(r"\s+", "", lowered)
     for needle, types in _ZH:
-        if needle in lowered:
+        if needle in squeezed:
             return Hint(types, word=needle)
     found = words(name)
     for word in found:
@@ -356,7 +377,7 @@ def hint_for(name: str) -> Hint:
             return Hint(("person_name",), word="name")
         return Hint(counter=True, word="name")
     for needle in _ZH_COUNTER:
-        if needle in lowered:
+        if needle in squeezed:
             return Hint(counter=True, word=needle)
     for word in found:
         if word in _EN_COUNTER or word in _PINYIN_COUNTER:

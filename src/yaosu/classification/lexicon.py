@@ -356,3 +356,57 @@ ORGANIZATION_ENDINGS = (
 
 # A person's name never ends with these characters (places, organizations, units).
 NON_NAME_ENDINGS = "省市区县镇乡村路街巷号室楼店厂局院所司部处科队站馆厅社委办校行"
+
+# Forms of address and notes written after a name on forms (张三先生, 李四（女士）). Under a
+# person-name hint they are stripped before the name is checked; the name itself must still be
+# a surname plus one or two characters, so 王先生 (a surname alone) is no name.
+NAME_HONORIFICS = (
+    "先生",
+    "女士",
+    "小姐",
+    "老师",
+    "同志",
+    "师傅",
+    "医生",
+    "律师",
+    "阿姨",
+    "夫人",
+    "太太",
+    "本人",
+)
+
+# Values that stand for "no value" in Chinese and English forms. They say nothing about what a
+# column holds, so the share of valid values is taken over the other values: padding a column
+# with 无 or N/A does not hide the identifiers in it.
+PLACEHOLDERS = (
+    "-",
+    "--",
+    "---",
+    "—",
+    "——",
+    "/",
+    "\\",
+    "*",
+    "?",
+    "？",
+    ".",
+    "0",
+    "无",
+    "暂无",
+    "空",
+    "未知",
+    "不详",
+    "未填",
+    "未提供",
+    "N/A",
+    "n/a",
+    "NA",
+    "na",
+    "null",
+    "NULL",
+    "Null",
+    "none",
+    "None",
+    "NONE",
+    "nil",
+)

@@ -60,6 +60,7 @@ __all__ = [
     "MaskingPolicy",
     "Pseudonymize",
     "Suppress",
+    "at_least_as_strong",
     "check_policy",
     "columns_of",
     "compile_columns",
@@ -328,6 +329,12 @@ _APPLIES: dict[str, set[str]] = {
     "suppress": _TEXTUAL | {"other"},
     "date_shift": {"date", "datetime"},
 }
+# A format mask reads its value as text of that format: on an integer column only the formats
+# whose values are digits alone (a resident ID may end in X, a landline starts with 0, the others
+# hold letters) can be meant.
+_FORMAT_APPLIES: dict[str, set[str]] = {
+    f: {"text", "integer"} if f in ("mobile", "bank_card") else {"text"} for f in FORMATS
+}
 _GENERALIZE_APPLIES: dict[str, set[str]] = {
     "age_band": {"date", "datetime", "text", "integer", "float"},
     "birth_year": {"date", "datetime", "text"},
@@ -447,6 +454,13 @@ def _check_rule(
             f"{label} 不适用于{_KIND_ZH[kind]}类型的列 {column!r}",
         )
     if isinstance(rule, Mask):
+        if rule.format and kind in applies and kind not in _FORMAT_APPLIES[rule.format]:
+            problems.add(
+                column,
+                "not_applicable",
+                f"mask ({rule.format}) does not apply to column {column!r} of type {kind}",
+                f"mask ({rule.format}) 不适用于{_KIND_ZH[kind]}类型的列 {column!r}",
+            )
         if rule.format and (rule.keep_first or rule.keep_last):
             problems.add(
                 column,
@@ -565,6 +579,29 @@ def _check_date_shift(
                 f"{column!r}: key column {rule.key_column!r} of type {key_kind} cannot be a key",
                 f"{column!r}：{_KIND_ZH[key_kind]}类型的键列 {rule.key_column!r} 不能作为键",
             )
+
+
+def at_least_as_strong(rule: MaskRule, baseline: MaskRule | None) -> bool:
+    """Whether ``rule`` reveals no more of a value than ``baseline`` does, so a reviewer may put
+    it in the baseline's place without a reason: the same rule; ``suppress`` (nothing leaves);
+    a keyed ``pseudonymize`` for anything but a suppression (only equality leaves, and no one
+    without the node key can test a guess); a whole-value ``mask`` (no format, nothing kept) for
+    another mask (only the length leaves, as with every mask). Anything else — an unkeyed hash,
+    a mask keeping more, a coarser or finer generalization, a date shift — counts as revealing
+    more. With no baseline every rule is stronger."""
+    if baseline is None or rule == baseline or isinstance(rule, Suppress):
+        return True
+    if isinstance(baseline, Suppress):
+        return False
+    if isinstance(rule, Pseudonymize):
+        return True
+    return (
+        isinstance(rule, Mask)
+        and isinstance(baseline, Mask)
+        and rule.format is None
+        and rule.keep_first == 0
+        and rule.keep_last == 0
+    )
 
 
 # -- SQL building blocks ---------------------------------------------------------------------------

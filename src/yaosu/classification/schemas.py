@@ -171,3 +171,35 @@ class KAnonymityRequest(BaseModel):
     plan: dict[str, dict[str, Any]] | None = Field(
         default=None, description="Generalization rules to try on the quasi-identifiers"
     )
+
+
+class OpenColumn(BaseModel):
+    column: str
+    detected_type: str | None
+    type: str | None
+    detected_pi_class: str
+    pi_class: str
+    rule: dict[str, Any] | None = Field(
+        description="Its rule in an open distribution; null = as is"
+    )
+    quasi_identifier: bool
+    problem: str | None = Field(description="sensitive_unmasked, unmasked or unclassified")
+
+
+class PublicationCheck(BaseModel):
+    """The reviewer's publication card: findings, open rules and k of the open distribution."""
+
+    resource_id: str
+    open_attribute: str | None
+    grade: str | None
+    version_id: str | None
+    version_number: int | None
+    rows: int | None
+    classified: bool
+    applies: bool = Field(description="True when the resource is 无条件开放 and has data")
+    columns: list[OpenColumn]
+    quasi_identifiers: list[str]
+    k: int | None
+    min_k: int
+    passed: bool
+    findings_digest: str = Field(description="Send it back when publishing (stale_findings)")

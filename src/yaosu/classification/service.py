@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -184,7 +184,10 @@ class ClassificationService:
             )
         session.flush()
         session.refresh(vc)
+        previous = self._previous_review(session, resource, version)
+        carried = self._carry_fields(vc, previous)
         self._propose(session, vc, resource, table)
+        carried_grade = self._carry_grade(session, vc, previous)
         ledger_service.record(
             session,
             "classification.version_classified",
@@ -201,8 +204,133 @@ class ClassificationService:
                 ],
             },
         )
+        if previous is not None and (carried or carried_grade):
+            ledger_service.record(
+                session,
+                "classification.review_carried_over",
+                actor,
+                [version.id, resource.id, previous.version_id],
+                {"from_version": previous.version_id, "fields": carried, "grade": carried_grade},
+            )
         self._apply_grade(session, actor, vc, resource)
         return vc
+
+    # --- carry-over and comparison with the current version ----------------------------------
+    def _previous_review(
+        self, session: Session, resource: Resource, version: DatasetVersion
+    ) -> VersionClassification | None:
+        """The classification of the version a new one follows: the resource's current one."""
+        if not resource.current_version_id or resource.current_version_id == version.id:
+            return None
+        return repo.of_version(session, resource.current_version_id)
+
+    def _carry_fields(
+        self, vc: VersionClassification, previous: VersionClassification | None
+    ) -> list[str]:
+        """A data officer's review of a column carries over when the detectors found the same
+        there; returns the columns it carried to."""
+        if previous is None:
+            return []
+        before = {f.column: f for f in previous.fields}
+        carried = []
+        for f in vc.fields:
+            old = before.get(f.column)
+            if old is None or old.status == "proposed" or _finding(old) != _finding(f):
+                continue
+            f.type, f.pi_class, f.status = old.type, old.pi_class, old.status
+            f.review_reason, f.reviewed_by, f.reviewed_at = (
+                old.review_reason,
+                old.reviewed_by,
+                old.reviewed_at,
+            )
+            carried.append(f.column)
+        return carried
+
+    def _carry_grade(
+        self,
+        session: Session,
+        vc: VersionClassification,
+        previous: VersionClassification | None,
+    ) -> bool:
+        """The grade decision carries over when every column's findings are unchanged and the
+        proposal is the one that was decided on."""
+        if previous is None or previous.status == "proposed":
+            return False
+        same = [_finding(f) for f in vc.fields] == [_finding(f) for f in previous.fields]
+        if not same or vc.proposed_grade != previous.proposed_grade:
+            return False
+        vc.grade, vc.status, vc.grade_reason = (
+            previous.grade,
+            previous.status,
+            previous.grade_reason,
+        )
+        vc.reviewed_by, vc.reviewed_at = previous.reviewed_by, previous.reviewed_at
+        session.flush()
+        return True
+
+    def compare_with_current(
+        self, session: Session, version: DatasetVersion
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Why a staged version needs a reviewer, and the basis of the comparison. No reasons:
+        its schema and classification match the current version's and its grade does not rise,
+        so it may be accepted automatically."""
+        resource = session.get(Resource, version.resource_id)
+        assert resource is not None
+        current = (
+            session.get(DatasetVersion, resource.current_version_id)
+            if resource.current_version_id
+            else None
+        )
+        basis: dict[str, Any] = {"compared_with": current.id if current else None}
+        if current is None:
+            return [_why("no_current")], basis
+        reasons: list[dict[str, Any]] = []
+        new_schema = {c["name"]: c["type"] for c in version.columns}
+        old_schema = {c["name"]: c["type"] for c in current.columns}
+        if [c["name"] for c in version.columns] != [c["name"] for c in current.columns] or (
+            new_schema != old_schema
+        ):
+            reasons.append(
+                _why(
+                    "schema_changed",
+                    added=[n for n in new_schema if n not in old_schema],
+                    removed=[n for n in old_schema if n not in new_schema],
+                    retyped=[
+                        n for n in new_schema if n in old_schema and new_schema[n] != old_schema[n]
+                    ],
+                )
+            )
+        new_vc, old_vc = repo.of_version(session, version.id), repo.of_version(session, current.id)
+        if new_vc is None or old_vc is None:
+            reasons.append(_why("unclassified"))
+            return reasons, basis
+        before = {f.column: f for f in old_vc.fields}
+        changed = [
+            f.column
+            for f in new_vc.fields
+            if f.column not in before
+            or _finding(before[f.column]) != _finding(f)
+            or (before[f.column].type, before[f.column].pi_class) != (f.type, f.pi_class)
+        ]
+        changed += [c for c in before if c not in {f.column for f in new_vc.fields}]
+        if changed:
+            reasons.append(_why("classification_changed", columns=changed))
+        if (
+            new_vc.grade != old_vc.grade
+            and rules.higher(new_vc.grade, old_vc.grade) == new_vc.grade
+        ):
+            reasons.append(_why("grade_rises", previous=old_vc.grade, grade=new_vc.grade))
+        basis.update(grade=new_vc.grade, previous_grade=old_vc.grade, schema_sha=len(new_schema))
+        return reasons, basis
+
+    def sync_grade(self, session: Session, actor: Actor, resource: Resource) -> None:
+        """After the current version changed (accepted, rolled back): the resource's grade is
+        that version's."""
+        if not resource.current_version_id:
+            return
+        vc = repo.of_version(session, resource.current_version_id)
+        if vc is not None:
+            resource_service.set_grade(session, actor, resource, vc.grade, vc.version_id)
 
     def _propose(
         self,
@@ -269,6 +397,19 @@ class ClassificationService:
     ) -> dict[str, dict[str, Any]]:
         """Masking for the sensitive fields among ``fields`` of the resource's current version
         (each with its type's default operator): what an automatic grant applies."""
+        return {
+            column: rule
+            for column, (pi_class, rule) in self.personal_masking(session, resource, fields).items()
+            if pi_class == "sensitive"
+        }
+
+    def personal_masking(
+        self, session: Session, resource: Resource, fields: Sequence[str]
+    ) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Every personal field among ``fields`` of the resource's current version, as
+        classified and reviewed, with its class (``general`` or ``sensitive``) and its rule in
+        the resource's ``default`` masking policy: what a reviewed grant masks unless a reviewer
+        lifts it. Empty when the resource has no classified version."""
         if not resource.current_version_id:
             return {}
         vc = repo.of_version(session, resource.current_version_id)
@@ -276,9 +417,12 @@ class ClassificationService:
         if vc is None or version is None:
             return {}
         wanted = set(fields)
-        sensitive = [f for f in vc.fields if f.pi_class == "sensitive" and f.column in wanted]
         rules_ = default_rules(vc, version.columns)["rules"]
-        return {f.column: rules_[f.column] for f in sensitive if f.column in rules_}
+        return {
+            f.column: (f.pi_class, rules_[f.column])
+            for f in vc.fields
+            if f.pi_class != "none" and f.column in wanted and f.column in rules_
+        }
 
     def key_column(self, session: Session, version_id: str, among: Sequence[str]) -> str | None:
         """The natural key of a version among some fields: a resident-ID, else a credit-code
@@ -512,6 +656,38 @@ class ImportantDataService:
         return out
 
 
+def _finding(f: FieldClassification) -> tuple[Any, ...]:
+    """What the detectors found in a column (not what a reviewer decided)."""
+    return (f.column, f.detected_type, f.detected_pi_class, tuple(sorted(f.contains or [])))
+
+
+# Why a staged version waits for a reviewer (recorded on the version and in the ledger).
+_WHY: dict[str, tuple[str, str]] = {
+    "no_current": (
+        "The resource has no current version to compare with.",
+        "资源没有可比对的当前版本。",
+    ),
+    "schema_changed": (
+        "Its columns or their types differ from the current version's.",
+        "字段或字段类型与当前版本不同。",
+    ),
+    "unclassified": (
+        "It or the current version has no classification to compare.",
+        "该版本或当前版本没有可比对的分类结果。",
+    ),
+    "classification_changed": (
+        "The detectors found something different in some columns.",
+        "部分字段的识别结果与当前版本不同。",
+    ),
+    "grade_rises": ("Its grade is higher than the current version's.", "其级别高于当前版本。"),
+}
+
+
+def _why(code: str, **details: Any) -> dict[str, Any]:
+    en, zh = _WHY[code]
+    return {"code": code, "message": en, "message_zh": zh, **details}
+
+
 def _empty(key: str) -> Any:
     return [] if key in ("code_prefixes", "resource_codes", "keywords") else None
 
@@ -739,3 +915,390 @@ def default_rules(vc: VersionClassification, columns: list[dict[str, Any]]) -> d
 classification_service = ClassificationService()
 important_data_service = ImportantDataService()
 masking_service = MaskingService()
+
+
+# --- publication checks: what may be opened without conditions 无条件开放 ----------------------
+# Operators that leave nothing of a personal value a stranger could use: the value is masked,
+# made coarser, or removed. Keyed pseudonyms and unkeyed hashes stay one-to-one with the person
+# (linkable across every open dataset of the node, and a hash is reversible by guessing), and a
+# date shift keeps the exact dates' order and spacing: none of them is enough for the public.
+OPEN_OPS = frozenset({"mask", "generalize", "suppress"})
+# Detected types that single a person out in combination (k-anonymity groups by them).
+QUASI_TYPES = frozenset({"birth_date", "address", "gps"})
+# Column names and catalog labels of quasi-identifiers the detectors have no type for.
+_QUASI_ZH = ("性别", "年龄", "民族", "邮编", "邮政编码", "出生", "籍贯", "婚姻")
+_QUASI_WORDS = frozenset(
+    {"sex", "gender", "age", "zip", "zipcode", "postcode", "postal", "ethnicity", "marital"}
+    | {"xb", "nl", "yzbm", "hyzk"}  # pinyin abbreviations: 性别, 年龄, 邮政编码, 婚姻状况
+)
+_PROBLEMS = {
+    "sensitive_unmasked": ("sensitive personal information left unmasked", "敏感个人信息未脱敏"),
+    "unmasked": ("personal information left unmasked", "个人信息未脱敏"),
+    "unclassified": ("column not classified", "字段未分类"),
+}
+
+
+def is_quasi_name(column: str, label: str | None) -> bool:
+    """Whether a column's name or catalog label names a quasi-identifier (sex, age, …)."""
+    from yaosu.classification.hints import words
+
+    text = f"{column} {label or ''}"
+    return any(w in text for w in _QUASI_ZH) or not _QUASI_WORDS.isdisjoint(words(column))
+
+
+def open_rules(vc: VersionClassification, columns: list[dict[str, Any]]) -> dict[str, Any]:
+    """The policy of unconditional-open distributions: the default policy of the classification,
+    where an operator not fit for the public (pseudonymize, hash, date shift) removes the column
+    instead."""
+    rules_ = default_rules(vc, columns)["rules"]
+    out = {
+        column: rule if rule.get("op") in OPEN_OPS else {"op": "suppress"}
+        for column, rule in rules_.items()
+    }
+    return {"name": "open", "rules": out}
+
+
+@dataclass(frozen=True)
+class OpenColumn:
+    """One column of the current version as the publication card shows it."""
+
+    column: str
+    label: str | None
+    detected_type: str | None
+    type: str | None
+    detected_pi_class: str
+    pi_class: str
+    rule: dict[str, Any] | None  # its rule in the open policy; None = opened as it is
+    quasi: bool
+    problem: str | None
+
+    @property
+    def op(self) -> str | None:
+        return str(self.rule.get("op")) if self.rule else None
+
+    @property
+    def personal_class(self) -> str:
+        """The higher of the detected and the reviewed class: for opening to the public, a
+        review may not make a column found personal pass unmasked."""
+        order = ("sensitive", "general", "none")
+        return min(self.detected_pi_class, self.pi_class, key=order.index)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "column": self.column,
+            "detected_type": self.detected_type,
+            "type": self.type,
+            "detected_pi_class": self.detected_pi_class,
+            "pi_class": self.pi_class,
+            "rule": self.rule,
+            "quasi_identifier": self.quasi,
+            "problem": self.problem,
+        }
+
+
+@dataclass(frozen=True)
+class OpenCheck:
+    """The publication check of a resource's current version: its findings, the rule each
+    column gets in an open distribution, and the k-anonymity of that distribution."""
+
+    resource_id: str
+    open_attribute: str | None
+    grade: str | None
+    version_id: str | None
+    version_number: int | None
+    rows: int | None
+    classified: bool
+    columns: tuple[OpenColumn, ...]
+    quasi_identifiers: tuple[str, ...]
+    k: int | None  # smallest equivalence class of the open distribution (None: no QI)
+    min_k: int
+    policy: masking.MaskingPolicy | None
+    digest: str  # of what the card shows: a stale page is told apart by it
+
+    @property
+    def applies(self) -> bool:
+        """Only unconditional opening puts rows before the public."""
+        return self.open_attribute == "unconditional" and self.version_id is not None
+
+    @property
+    def failing(self) -> list[OpenColumn]:
+        return [c for c in self.columns if c.problem]
+
+    @property
+    def k_failed(self) -> bool:
+        return self.k is not None and bool(self.rows) and self.k < self.min_k
+
+    @property
+    def grade_closed(self) -> bool:
+        return self.grade in rules.IMPORTANT_KINDS
+
+    @property
+    def ok(self) -> bool:
+        if not self.applies:
+            return True
+        return self.classified and not self.failing and not self.k_failed and not self.grade_closed
+
+    def view(self) -> dict[str, Any]:
+        """The card as the API shows it (``schemas.PublicationCheck``)."""
+        return {
+            "resource_id": self.resource_id,
+            "open_attribute": self.open_attribute,
+            "grade": self.grade,
+            "version_id": self.version_id,
+            "version_number": self.version_number,
+            "rows": self.rows,
+            "classified": self.classified,
+            "applies": self.applies,
+            "columns": [c.as_dict() for c in self.columns],
+            "quasi_identifiers": list(self.quasi_identifiers),
+            "k": self.k,
+            "min_k": self.min_k,
+            "passed": self.ok,
+            "findings_digest": self.digest,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """What the ledger keeps of the check (and an error's details)."""
+        return {
+            "version_id": self.version_id,
+            "findings_digest": self.digest,
+            "classified": self.classified,
+            "grade": self.grade,
+            "failing_columns": [c.as_dict() for c in self.failing],
+            "quasi_identifiers": list(self.quasi_identifiers),
+            "k": self.k,
+            "min_k": self.min_k,
+            "policy_digest": digest(self.policy.model_dump(mode="json")) if self.policy else None,
+            "passed": self.ok,
+        }
+
+    def refusal(self) -> Conflict:
+        """Why the resource may not be opened without conditions, column by column."""
+        en: list[str] = []
+        zh: list[str] = []
+        if not self.classified:
+            en.append("its current version is not classified")
+            zh.append("当前版本尚未完成分类分级")
+        if self.grade_closed:
+            en.append(f"it is graded {self.grade} data")
+            zh.append("其定级为核心数据或重要数据")
+        for c in self.failing:
+            p_en, p_zh = _PROBLEMS[c.problem or "unmasked"]
+            en.append(f"column {c.column} ({c.detected_type or c.type or '?'}): {p_en}")
+            zh.append(f"字段 {c.column}（{c.detected_type or c.type or '?'}）：{p_zh}")
+        if self.k_failed:
+            qi = ", ".join(self.quasi_identifiers)
+            en.append(f"k = {self.k} over {qi}, below the required {self.min_k}")
+            zh.append(
+                f"准标识符 {'、'.join(self.quasi_identifiers)} 的 k = {self.k}，"
+                f"低于要求的 {self.min_k}"
+            )
+        return Conflict(
+            "The resource may not be opened without conditions: " + "; ".join(en) + ".",
+            "该资源不得无条件开放：" + "；".join(zh) + "。",
+            code="open_check_failed",
+            failing_columns=[c.as_dict() for c in self.failing],
+            k=self.k,
+            min_k=self.min_k,
+            quasi_identifiers=list(self.quasi_identifiers),
+            classified=self.classified,
+            grade=self.grade,
+            version_id=self.version_id,
+        )
+
+
+class OpeningService:
+    """Publication checks 开放审查 (issue 21 §3): grade and classification decide what may be
+    opened without conditions. catalog calls ``check_publication`` when a reviewer publishes;
+    opendata calls ``check`` before any open row leaves (a newer version, a changed review)."""
+
+    def __init__(self) -> None:
+        self._k: dict[tuple[str, str, tuple[str, ...]], tuple[int, int]] = {}
+
+    def check(self, session: Session, resource: Resource) -> OpenCheck:
+        """The findings of the resource's current version, the open rule of each column, and
+        the k-anonymity of the open distribution (computed when the resource is 无条件开放)."""
+        min_k = get_settings().open_min_k
+        version = (
+            session.get(DatasetVersion, resource.current_version_id)
+            if resource.current_version_id
+            else None
+        )
+        base = dict(
+            resource_id=resource.id,
+            open_attribute=resource.open_attribute,
+            min_k=min_k,
+        )
+        if version is None:
+            return OpenCheck(
+                **base,  # type: ignore[arg-type]
+                grade=resource.grade,
+                version_id=None,
+                version_number=None,
+                rows=None,
+                classified=False,
+                columns=(),
+                quasi_identifiers=(),
+                k=None,
+                policy=None,
+                digest=digest({"version_id": None}),
+            )
+        vc = repo.of_version(session, version.id)
+        labels = {str(f.get("name")): f.get("label_zh") for f in resource.fields or []}
+        if vc is None:
+            cols = tuple(
+                OpenColumn(
+                    c["name"],
+                    labels.get(c["name"]),
+                    None,
+                    None,
+                    "none",
+                    "none",
+                    None,
+                    False,
+                    "unclassified",
+                )
+                for c in version.columns
+            )
+            return OpenCheck(
+                **base,  # type: ignore[arg-type]
+                grade=resource.grade,
+                version_id=version.id,
+                version_number=version.number,
+                rows=version.rows,
+                classified=False,
+                columns=cols,
+                quasi_identifiers=(),
+                k=None,
+                policy=None,
+                digest=digest({"version_id": version.id, "classified": False}),
+            )
+        policy = masking.parse_policy(open_rules(vc, version.columns))
+        found = {f.column: f for f in vc.fields}
+        columns: list[OpenColumn] = []
+        for c in version.columns:
+            name = c["name"]
+            f = found.get(name)
+            rule = policy.rules.get(name)
+            rule_dict = rule.model_dump(mode="json", exclude_defaults=True) if rule else None
+            if rule_dict is not None:
+                rule_dict["op"] = rule.op  # type: ignore[union-attr]
+            if f is None:
+                columns.append(
+                    OpenColumn(
+                        name,
+                        labels.get(name),
+                        None,
+                        None,
+                        "none",
+                        "none",
+                        rule_dict,
+                        False,
+                        "unclassified",
+                    )
+                )
+                continue
+            removed = rule is not None and rule.op == "suppress"
+            types = {f.type, f.detected_type}
+            quasi = not removed and (
+                bool(types & QUASI_TYPES) or is_quasi_name(name, labels.get(name))
+            )
+            col = OpenColumn(
+                name,
+                labels.get(name),
+                f.detected_type,
+                f.type,
+                f.detected_pi_class,
+                f.pi_class,
+                rule_dict,
+                quasi,
+                None,
+            )
+            if col.personal_class != "none" and (rule is None or rule.op not in OPEN_OPS):
+                problem = "sensitive_unmasked" if col.personal_class == "sensitive" else "unmasked"
+                col = replace(col, problem=problem)
+            columns.append(col)
+        quasi_ids = tuple(c.column for c in columns if c.quasi)
+        shown = {
+            "version_id": version.id,
+            "grade": vc.grade,
+            "columns": [c.as_dict() for c in columns],
+        }
+        k = None
+        if quasi_ids and resource.open_attribute == "unconditional":
+            k = self._k_of(version, policy, quasi_ids, min_k)
+        return OpenCheck(
+            **base,  # type: ignore[arg-type]
+            grade=vc.grade,
+            version_id=version.id,
+            version_number=version.number,
+            rows=version.rows,
+            classified=True,
+            columns=tuple(columns),
+            quasi_identifiers=quasi_ids,
+            k=k,
+            policy=policy,
+            digest=digest(shown),
+        )
+
+    def _k_of(
+        self,
+        version: DatasetVersion,
+        policy: masking.MaskingPolicy,
+        quasi: tuple[str, ...],
+        min_k: int,
+    ) -> int:
+        """The smallest equivalence class of the open distribution over ``quasi`` (cached per
+        version, policy and quasi-identifiers: versions are immutable)."""
+        key = (version.id, digest(policy.model_dump(mode="json")), quasi)
+        hit = self._k.get(key)
+        if hit is None:
+            path = dataset_service.storage().path(version.storage_key)
+            report = masking.k_anonymity(
+                path, list(quasi), min_k, policy, key=masking_service.key()
+            )
+            final = report.after or report.before
+            hit = (final.smallest_class, final.rows)
+            if len(self._k) > 512:
+                self._k.clear()
+            self._k[key] = hit
+        return hit[0]
+
+    def card(self, session: Session, subject: Subject, resource_id: str) -> OpenCheck:
+        """The publication check of a resource for the data authority and the provider's own
+        officers (findings are not for every reader of the catalog)."""
+        resource = resource_service.get(session, subject, resource_id)
+        if not (subject.is_system or subject.roles & (AUTHORITY | {"auditor"})):
+            resource_service.require_editor(subject, resource)
+        return self.check(session, resource)
+
+    def check_publication(
+        self,
+        session: Session,
+        subject: Subject,
+        resource: Resource,
+        version_id: str | None,
+        findings_digest: str | None,
+    ) -> dict[str, Any]:
+        """Refuse a publication made from a stale page (the current version or its findings
+        changed since it was shown: ``stale_findings``) and, for 无条件开放, one whose open
+        distribution would leave personal information unmasked or fall below k
+        (``open_check_failed``). Returns what the ledger records of the check."""
+        result = self.check(session, resource)
+        stale_version = version_id is not None and version_id != (result.version_id or "")
+        if stale_version or (findings_digest is not None and findings_digest != result.digest):
+            raise Conflict(
+                "The resource's current version or its findings changed since the page was "
+                "shown; review the publication card again.",
+                "该资源的当前版本或其分类结果在页面显示后已变化，请重新查看发布审查信息。",
+                code="stale_findings",
+                version_id=result.version_id,
+                findings_digest=result.digest,
+            )
+        if not result.ok:
+            raise result.refusal()
+        return result.summary()
+
+
+opening_service = OpeningService()
+resource_service.add_publication_check(opening_service.check_publication)

@@ -18,9 +18,14 @@ from yaosu.classification.service import (
     masking_service,
 )
 from yaosu.cli.catalog import resource_app
-from yaosu.cli.common import command_unit, console
+from yaosu.cli.common import command_unit, console, id_column, list_table
 from yaosu.identity.subject import Subject
 from yaosu.kit.errors import Invalid, NotFound
+
+# As the API endpoints declare them (classification/endpoints.py); the services check the rest.
+EDIT = ("data_officer", "cdo", "platform_admin")
+GRADE = ("data_officer", "cdo", "reviewer", "platform_admin")
+AUTHORITY = ("reviewer", "platform_admin")
 
 important_app = typer.Typer(
     help="The important-data catalog 重要数据目录 (data authority).", no_args_is_help=True
@@ -74,7 +79,7 @@ def resource_classification(
     rerun: bool = typer.Option(False, help="Classify the version again first."),
 ) -> None:
     """Show each field's detected type and class and the dataset's grade 分类分级."""
-    with command_unit(write=rerun) as (session, subject):
+    with command_unit(write=rerun, roles=EDIT if rerun else None) as (session, subject):
         vid = _version_id(session, subject, resource, version)
         vc = (
             classification_service.classify(session, subject, vid)
@@ -95,7 +100,7 @@ def resource_review(
     version: int | None = typer.Option(None, help="Version number (default: current)."),
 ) -> None:
     """Accept or correct a field's classification, or the dataset's grade."""
-    with command_unit() as (session, subject):
+    with command_unit(roles=EDIT if column else GRADE) as (session, subject):
         vid = _version_id(session, subject, resource, version)
         if column:
             vc = classification_service.review_field(
@@ -160,9 +165,15 @@ def important_list(
         rows, total = important_data_service.listing(
             session, subject, None if all else "active", 500, 0
         )
-        table = Table(title=f"important-data catalog: {total} entries")
-        for col in ("id", "sector", "name", "kind", "matches", "status"):
-            table.add_column(col)
+        table = list_table(
+            f"important-data catalog: {total} entries",
+            id_column("id"),
+            "sector",
+            "name",
+            "kind",
+            "matches",
+            "status",
+        )
         for e in rows:
             matches = ", ".join([*e.code_prefixes, *e.resource_codes, *e.keywords])
             table.add_row(e.id, e.sector, e.name, e.kind, matches, e.status)
@@ -183,7 +194,7 @@ def important_add(
     """Add an entry to the important-data catalog."""
     if kind not in ("important", "core"):
         raise typer.BadParameter("kind must be important or core", param_hint="--kind")
-    with command_unit() as (session, subject):
+    with command_unit(roles=AUTHORITY) as (session, subject):
         try:
             data = schemas.ImportantEntryCreate(
                 sector=sector,

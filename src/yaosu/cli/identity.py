@@ -1,13 +1,19 @@
-"""`yaosu org|user|token …`: identity administration from the node's shell (acts as the system)."""
+"""`yaosu org|user|token …`: identity administration from the node's shell, as a named user
+(``yaosu --as USERNAME``) with the roles the matching API endpoints require; while the node has
+no active platform admin, the node itself may create organizations and users (setting up)."""
 
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
-from yaosu.cli.common import command_unit, console
+from yaosu.cli.common import command_unit, console, id_column, list_table, one_line
 from yaosu.identity import rules, schemas
 from yaosu.identity.service import org_service, token_service, user_service
+
+# As the API endpoints declare them (identity/endpoints.py).
+ADMINS = ("platform_admin",)
+REVIEWERS = ("platform_admin", "reviewer")
+USER_ADMINS = ("platform_admin", "cdo")
 
 org_app = typer.Typer(help="Organizations 机构.", no_args_is_help=True)
 user_app = typer.Typer(help="Users 用户.", no_args_is_help=True)
@@ -23,9 +29,14 @@ def org_list(
     """List organizations."""
     with command_unit(write=False) as (session, subject):
         items, total = org_service.list(session, subject, kind=kind, limit=limit, offset=offset)
-        table = Table(title=f"organizations {offset + 1}-{offset + len(items)} of {total}")
-        for col in ("id", "name", "kind", "level", "status"):
-            table.add_column(col)
+        table = list_table(
+            f"organizations {offset + 1}-{offset + len(items)} of {total}",
+            id_column("id"),
+            "name",
+            "kind",
+            "level",
+            "status",
+        )
         for o in items:
             table.add_row(o.id, o.name, o.kind, o.gov_level or "", o.status)
     console.print(table)
@@ -44,7 +55,7 @@ def org_create(
     service_type: list[str] = typer.Option([], help="Service providers: repeat for each type."),
 ) -> None:
     """Register an organization (with its DID and key pair)."""
-    with command_unit() as (session, subject):
+    with command_unit(roles=ADMINS, bootstrap=True) as (session, subject):
         org = org_service.create(
             session,
             subject,
@@ -58,11 +69,11 @@ def org_create(
                 service_types=service_type,
             ),
         )
-        console.print(f"created {org.id}  {org.did}")
+        one_line(f"created {org.id}  {org.did}")
 
 
 def _status(org_id: str, target: str, reason: str) -> None:
-    with command_unit() as (session, subject):
+    with command_unit(roles=REVIEWERS) as (session, subject):
         org = org_service.change_status(session, subject, org_id, target, reason)
         console.print(f"{org.name}: {org.status}")
 
@@ -92,7 +103,7 @@ def user_create(
     password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
 ) -> None:
     """Create a user."""
-    with command_unit() as (session, subject):
+    with command_unit(roles=USER_ADMINS, bootstrap=True) as (session, subject):
         user = user_service.create(
             session,
             subject,
@@ -116,9 +127,14 @@ def user_list(
     """List users."""
     with command_unit(write=False) as (session, subject):
         items, total = user_service.list(session, subject, org_id=org, limit=limit, offset=offset)
-        table = Table(title=f"users {offset + 1}-{offset + len(items)} of {total}")
-        for col in ("id", "username", "roles", "organization", "active"):
-            table.add_column(col)
+        table = list_table(
+            f"users {offset + 1}-{offset + len(items)} of {total}",
+            id_column("id"),
+            "username",
+            "roles",
+            "organization",
+            "active",
+        )
         for u in items:
             table.add_row(
                 u.id, u.username, ",".join(u.role_names), u.org.name, "yes" if u.is_active else "no"
@@ -129,7 +145,7 @@ def user_list(
 @user_app.command("deactivate")
 def user_deactivate(user_id: str) -> None:
     """Disable a user and revoke their tokens."""
-    with command_unit() as (session, subject):
+    with command_unit(roles=USER_ADMINS) as (session, subject):
         user = user_service.deactivate(session, subject, user_id)
         console.print(f"{user.username} disabled")
 
@@ -160,9 +176,15 @@ def token_list(
     """List API tokens (never their secrets)."""
     with command_unit(write=False) as (session, subject):
         items, total = token_service.list(session, subject, limit, offset)
-        table = Table(title=f"tokens {offset + 1}-{offset + len(items)} of {total}")
-        for col in ("id", "name", "user", "scopes", "expires", "revoked"):
-            table.add_column(col)
+        table = list_table(
+            f"tokens {offset + 1}-{offset + len(items)} of {total}",
+            id_column("id"),
+            "name",
+            "user",
+            "scopes",
+            "expires",
+            "revoked",
+        )
         for t in items:
             table.add_row(
                 t.id,

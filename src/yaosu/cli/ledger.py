@@ -1,16 +1,22 @@
-"""`yaosu ledger …`: checkpoints, proofs for third parties, and a full verification of the store."""
+"""`yaosu ledger …`: checkpoints, proofs for third parties, and a full verification of the store.
+
+These are node-operator commands: the node signs its own checkpoints with its own key and reads
+its own log, changing no domain state, so they need no user (docs/identity.md)."""
 
 from __future__ import annotations
 
 import base64
 import json
+import shlex
 from pathlib import Path
 
 import typer
 from rich.progress import Progress
 
-from yaosu.cli.common import command_unit, console, err_console
+from yaosu.cli.common import console, err_console, node_unit, one_line
 from yaosu.ledger.service import ledger_service
+
+FILES = (("key", "txt"), ("checkpoint", "txt"), ("entry", "json"), ("proof", "json"))
 
 app = typer.Typer(help="The transparency ledger 账本 (RFC 9162 Merkle log).", no_args_is_help=True)
 
@@ -18,7 +24,7 @@ app = typer.Typer(help="The transparency ledger 账本 (RFC 9162 Merkle log).", 
 @app.command()
 def checkpoint() -> None:
     """Sign a checkpoint at the current size and print it."""
-    with command_unit() as (session, _):
+    with node_unit() as session:
         cp = ledger_service.checkpoint(session)
     print(cp.note, end="")
 
@@ -26,7 +32,7 @@ def checkpoint() -> None:
 @app.command()
 def key() -> None:
     """Print the note verifier key that checks this node's checkpoints."""
-    with command_unit() as (session, _):
+    with node_unit() as session:
         print(ledger_service.verifier_key(session))
 
 
@@ -37,7 +43,7 @@ def prove(
 ) -> None:
     """Write entry, inclusion proof, checkpoint and key to OUT, for offline verification with
     `python -m yaosu.ledger.verify inclusion`."""
-    with command_unit() as (session, _):
+    with node_unit() as session:
         cp = ledger_service.latest_checkpoint(session)
         entry = bytes(ledger_service.entry(session, index).entry)
         proof = ledger_service.inclusion_proof(session, index, cp.size)
@@ -55,10 +61,12 @@ def prove(
     )
     (out / "checkpoint.txt").write_text(cp.note)
     (out / "key.txt").write_text(key_text + "\n")
-    console.print(f"bundle for entry {index} at size {cp.size} written to {out}/")
-    console.print(
-        f"verify: python -m yaosu.ledger.verify inclusion --key {out}/key.txt "
-        f"--checkpoint {out}/checkpoint.txt --entry {out}/entry.json --proof {out}/proof.json"
+    one_line(f"bundle for entry {index} at size {cp.size} written to {out}/")
+    console.print("verify it offline with:")
+    files = {name: shlex.quote(str(out / f"{name}.{ext}")) for name, ext in FILES}
+    one_line(
+        f"python -m yaosu.ledger.verify inclusion --key {files['key']} "
+        f"--checkpoint {files['checkpoint']} --entry {files['entry']} --proof {files['proof']}"
     )
 
 
@@ -67,7 +75,7 @@ def verify() -> None:
     """Recompute every leaf, node and checkpoint from the stored entries; check every checkpoint
     signature and their consistency. Exits 1 naming the first bad index on tampering."""
     with (
-        command_unit(write=False) as (session, _),
+        node_unit(write=False) as session,
         Progress(console=err_console, transient=True) as bar,
     ):
         size = ledger_service.size(session)

@@ -1,22 +1,89 @@
-"""`yaosu`: run the node, migrate, and manage organizations, users, tokens and the ledger."""
+"""`yaosu`: run the node, migrate, and manage organizations, users, tokens and the ledger.
+
+The command groups are imported only when one of them runs (``LAZY_GROUPS``), and every heavy
+module inside the command bodies, so that ``yaosu --help`` starts in well under a second.
+"""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import Any
 
 import typer
-from rich.table import Table
+from typer.core import TyperGroup
 
-from yaosu.cli import catalog as catalog_cli
-from yaosu.cli import classification as classification_cli
-from yaosu.cli import identity as identity_cli
-from yaosu.cli import ledger as ledger_cli
-from yaosu.cli import sharing as sharing_cli
-from yaosu.cli.common import command_unit, console
-from yaosu.config import get_settings
+from yaosu.cli.common import acting, acting_subject, console, node_unit
+
+# name → (help shown by `yaosu --help`, "module:attribute" of its Typer, modules that add
+# commands to it). The help must equal the group's own (a test checks).
+LAZY_GROUPS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "org": ("Organizations 机构.", "yaosu.cli.identity:org_app", ()),
+    "user": ("Users 用户.", "yaosu.cli.identity:user_app", ()),
+    "token": ("API tokens 令牌.", "yaosu.cli.identity:token_app", ()),
+    "ledger": (
+        "The transparency ledger 账本 (RFC 9162 Merkle log).",
+        "yaosu.cli.ledger:app",
+        (),
+    ),
+    "resource": (
+        "Data resources 数据资源.",
+        "yaosu.cli.catalog:resource_app",
+        ("yaosu.cli.classification",),
+    ),
+    "census": (
+        "Census 普查 and resource ledger 资源台账.",
+        "yaosu.cli.catalog:census_app",
+        (),
+    ),
+    "important-data": (
+        "The important-data catalog 重要数据目录 (data authority).",
+        "yaosu.cli.classification:important_app",
+        (),
+    ),
+    "share": ("Share requests 共享申请.", "yaosu.cli.sharing:share_app", ()),
+    "grant": ("Grants 授权 and their usage.", "yaosu.cli.sharing:grant_app", ()),
+}
+
+
+def load_group(name: str) -> Any:
+    """The click group of a lazy command group, importing its modules."""
+    from typer.main import get_group
+
+    _, target, extra = LAZY_GROUPS[name]
+    module, attr = target.split(":")
+    sub = getattr(importlib.import_module(module), attr)
+    for other in extra:
+        importlib.import_module(other)
+    group = get_group(sub)  # a group even with one command, as add_typer makes it
+    group.name = name
+    return group
+
+
+class LazyRoot(TyperGroup):
+    """The root group: lists the lazy groups by their help text alone and imports a group only
+    when a command of it is run (or its own help is asked for)."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        eager = super().list_commands(ctx)
+        return [*eager, *(n for n in LAZY_GROUPS if n not in self.commands)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        found = super().get_command(ctx, cmd_name)
+        if found is None and cmd_name in LAZY_GROUPS:
+            # A stand-in for listings (`yaosu --help`); resolve_command loads the real one.
+            return TyperGroup(name=cmd_name, help=LAZY_GROUPS[cmd_name][0])
+        return found
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and args[0] in LAZY_GROUPS and args[0] not in self.commands:
+            self.add_command(load_group(args[0]), args[0])
+        return super().resolve_command(ctx, args)
+
 
 app = typer.Typer(
     name="yaosu",
+    cls=LazyRoot,
     help="Yaosu 要素 — a city's public-data platform. "
     "Run `yaosu up` to start a node with a demo city.",
     no_args_is_help=True,
@@ -26,18 +93,25 @@ db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_he
 demo_app = typer.Typer(help="The demo city 示范市.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
-app.add_typer(identity_cli.org_app, name="org")
-app.add_typer(identity_cli.user_app, name="user")
-app.add_typer(identity_cli.token_app, name="token")
-app.add_typer(ledger_cli.app, name="ledger")
-app.add_typer(catalog_cli.resource_app, name="resource")
-app.add_typer(catalog_cli.census_app, name="census")
-app.add_typer(classification_cli.important_app, name="important-data")
-app.add_typer(sharing_cli.share_app, name="share")
-app.add_typer(sharing_cli.grant_app, name="grant")
+
+
+@app.callback()
+def root(
+    as_user: str | None = typer.Option(
+        None,
+        "--as",
+        metavar="USERNAME",
+        help="Act as this user: commands that change state need one, checked against the "
+        "user's roles like an API call and recorded in the ledger (via cli). "
+        "Default: YAOSU_CLI_USER.",
+    ),
+) -> None:
+    acting.set(as_user)
 
 
 def prepare_data_dir() -> None:
+    from yaosu.config import get_settings
+
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if "://" not in settings.storage_root:
@@ -67,15 +141,18 @@ def db_current() -> None:
 
 @demo_app.command("load")
 def demo_load(force: bool = typer.Option(False, help="Load even if organizations exist.")) -> None:
-    """Load the demo city into the database."""
+    """Load the demo city into an empty database (a node-operator command: no user needed).
+    Adding it to a node that has organizations (--force) needs a platform admin (--as)."""
     from yaosu.identity.repository import count_orgs
 
-    with command_unit() as (session, _):
-        if count_orgs(session) and not force:
-            console.print(
-                "the database already has organizations; use --force to add the demo anyway"
-            )
-            raise typer.Exit(1)
+    with node_unit() as session:
+        if count_orgs(session):
+            if not force:
+                console.print(
+                    "the database already has organizations; use --force to add the demo anyway"
+                )
+                raise typer.Exit(1)
+            acting_subject(session, roles=("platform_admin",))
         grants = _load_demo(session)
     _exercise_demo(grants)
     print_demo_accounts()
@@ -94,6 +171,7 @@ def _exercise_demo(grants: dict[str, str]) -> None:
 def _load_demo(session: object) -> dict[str, str]:
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
+    from yaosu.config import get_settings
     from yaosu.demo import catalog, city, sharing
 
     columns = (SpinnerColumn(), TextColumn("{task.description}"))
@@ -107,6 +185,9 @@ def _load_demo(session: object) -> dict[str, str]:
 
 
 def print_demo_accounts() -> None:
+    from rich.table import Table
+
+    from yaosu.config import get_settings
     from yaosu.demo.city import ACCOUNTS
 
     table = Table(title=f"Demo accounts (password: {get_settings().demo_password})")
@@ -128,6 +209,7 @@ def up(
     import uvicorn
 
     from yaosu.app import create_app
+    from yaosu.config import get_settings
     from yaosu.db import get_engine
     from yaosu.db.migrate import upgrade
     from yaosu.identity.repository import count_orgs
@@ -137,12 +219,12 @@ def up(
     settings = get_settings()
     upgrade(get_engine())
     loaded = False
-    with command_unit() as (session, _):
+    with node_unit() as session:
         grants = _load_demo(session) if demo and count_orgs(session) == 0 else None
         loaded = grants is not None
     if grants is not None:
         _exercise_demo(grants)
-    with command_unit() as (session, _):
+    with node_unit() as session:
         ledger_service.checkpoint(session)
     url = f"http://{host}:{port}"
     console.print(

@@ -1,5 +1,6 @@
 """`yaosu share …` and `yaosu grant …`: share requests, their review, and grants from the
-node's shell (as the node itself, i.e. the platform administrator)."""
+node's shell. Decisions and grant changes act as a named user (``yaosu --as USERNAME``), checked
+by the sharing service as for an API call; the lists read as that user, or as the node."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ import json
 import typer
 from rich.table import Table
 
-from yaosu.cli.common import command_unit, console
+from yaosu.cli.common import (
+    command_unit,
+    console,
+    id_column,
+    list_table,
+    name_column,
+    org_names,
+    resource_names,
+)
 from yaosu.sharing import rules, schemas
 from yaosu.sharing.service import grant_service, overdue, request_service
 
@@ -27,17 +36,25 @@ def share_list(
         rows, total = request_service.list(
             session, subject, role=None, status=status, limit=limit, offset=offset
         )
-        table = Table(title=f"share requests {offset + 1}-{offset + len(rows)} of {total}")
-        for col in ("id", "status", "purpose", "fields", "grant", "overdue"):
-            table.add_column(col, overflow="fold")
+        resources = resource_names(session, subject, [r.resource_id for r in rows])
+        orgs = org_names(session, subject, [r.consumer_id for r in rows])
+        table = list_table(
+            f"share requests {offset + 1}-{offset + len(rows)} of {total}",
+            id_column("id"),
+            name_column("resource"),
+            name_column("consumer"),
+            "status",
+            "purpose",
+        )
         for r in rows:
             table.add_row(
                 r.id,
-                rules.REQUEST_STATES[r.status] + (" (自动)" if r.auto_approved else ""),
+                resources.get(r.resource_id, r.resource_id),
+                orgs.get(r.consumer_id, r.consumer_id),
+                rules.REQUEST_STATES[r.status]
+                + (" (自动)" if r.auto_approved else "")
+                + (" 逾期" if overdue(r) else ""),
                 rules.PURPOSES.get(r.purpose, r.purpose),
-                ", ".join(r.fields),
-                r.grant_id or "",
-                "逾期" if overdue(r) else "",
             )
     console.print(table)
 
@@ -76,14 +93,21 @@ def grant_list(
         rows, total = grant_service.list(
             session, subject, role=None, status=status, limit=limit, offset=0
         )
-        table = Table(title=f"grants: {total}")
-        for col in ("id", "resource", "consumer", "status", "until"):
-            table.add_column(col, overflow="fold")
+        resources = resource_names(session, subject, [g.resource_id for g in rows])
+        orgs = org_names(session, subject, [g.consumer_id for g in rows])
+        table = list_table(
+            f"grants: {total}",
+            id_column("id"),
+            name_column("resource"),
+            name_column("consumer"),
+            "status",
+            "until",
+        )
         for g in rows:
             table.add_row(
                 g.id,
-                g.resource_id,
-                g.consumer_id,
+                resources.get(g.resource_id, g.resource_id),
+                orgs.get(g.consumer_id, g.consumer_id),
                 rules.GRANT_STATES[g.status],
                 g.not_after.date().isoformat(),
             )

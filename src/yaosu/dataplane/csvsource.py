@@ -25,7 +25,14 @@ from typing import Any, TypeVar
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from .encoding import Utf8Stream, decode_error, line_too_long, locate_decode_error, resolve_encoding
+from .encoding import (
+    Utf8Stream,
+    check_header,
+    decode_error,
+    line_too_long,
+    locate_decode_error,
+    resolve_encoding,
+)
 from .errors import DataplaneError, fmt_int
 from .source import Limits, Source, check_columns
 
@@ -79,6 +86,7 @@ class CsvSource(Source):
         if header is None:
             header = self._probe_header()
         self.columns = check_columns(header, where_en="Header line 1", where_zh="表头（第 1 行）")
+        check_header(self.columns, self._codec, encoding)
 
     @property
     def size_bytes(self) -> int:

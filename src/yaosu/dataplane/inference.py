@@ -16,6 +16,12 @@ IDs, bank cards — spreadsheets and JavaScript lose digits beyond 15) keeps a c
 do thousands separators, ``+5``, ``.5``, ``NaN``, eight-digit ``YYYYMMDD`` and time zones.
 When a column is widened or falls back to text, ``reason`` names the first offending row
 (1-based data row) and value.
+
+Identifiers are text even when every value is a plain integer (``identifier_reason``): a
+column whose name names an identifier (手机号, 邮编, sfzh, phone, zip…), or whose values are
+mostly of one width of at least 6 digits or mobile-shaped (``13077777868``, postal codes, the
+15-digit resident ID), stays text so that clients get ``"13077777868"``, not a number. A name
+that names a quantity (金额, 人数, amount, count…) keeps such a column an integer.
 """
 
 from __future__ import annotations
@@ -24,9 +30,12 @@ import datetime as dt
 import enum
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -365,6 +374,293 @@ def _why_not(kind: ColumnType, value: str) -> tuple[str, bool]:
     return f"{shown} is not {noun}", False
 
 
+# -- identifiers that look like integers ----------------------------------------------------------
+#
+# A mobile number, a postal code or a 15-digit resident ID is a plain integer to the grammar, but
+# a client must get "13077777868", not 13077777868 (a number invites arithmetic, loses nothing
+# here but the type, and JSON clients then format it). The rule, decided over the whole column:
+#   1. a name that names a quantity (金额, 人数, amount, count…) keeps the integer;
+#   2. a name that names an identifier (手机号, 邮编, sfzh, phone, zip…) makes it text;
+#   3. otherwise it is text when at least ID_SHARE of its values are identifier-shaped: of one
+#      width of ID_WIDTH digits or more, or mobile-shaped (11 digits, 1[3-9]…), with at most
+#      ID_NEIGHBOUR of the values one digit narrower. Quantities and row numbers run through
+#      the widths; identifiers have one, and a few junk rows ("0", "1") do not turn an
+#      identifier column back into numbers.
+# The lists are deliberately small and local: the data plane imports no domain package (the
+# classification's column-name hints live above it).
+
+ID_SHARE = 0.9
+ID_WIDTH = 6
+ID_NEIGHBOUR = 0.01
+_WIDTHS = 17  # an integer value has at most 15 digits and a sign
+
+_QUANTITY_ZH = (
+    "金额",
+    "数量",
+    "人数",
+    "次数",
+    "户数",
+    "总数",
+    "个数",
+    "件数",
+    "人口",
+    "年龄",
+    "年份",
+    "面积",
+    "合计",
+    "总计",
+    "小计",
+    "余额",
+    "收入",
+    "支出",
+    "工资",
+    "价格",
+    "单价",
+    "费用",
+    "得分",
+    "分数",
+    "时间戳",
+    "时长",
+    "产值",
+    "税额",
+)
+_QUANTITY_ENDINGS = tuple("数量额费价率")  # 就诊人数, 销量, 话费, 增长率…
+_QUANTITY_WORDS = frozenset(
+    [
+        "amount",
+        "amt",
+        "count",
+        "cnt",
+        "total",
+        "sum",
+        "qty",
+        "quantity",
+        "price",
+        "cost",
+        "fee",
+        "fees",
+        "salary",
+        "income",
+        "revenue",
+        "balance",
+        "population",
+        "pop",
+        "age",
+        "year",
+        "score",
+        "area",
+        "size",
+        "length",
+        "weight",
+        "height",
+        "value",
+        "rate",
+        "ratio",
+        "percent",
+        "pct",
+        "timestamp",
+        "ts",
+        "epoch",
+        "duration",
+        "seconds",
+        "ms",
+        "bytes",
+        # pinyin
+        "je",
+        "sl",
+        "rs",
+        "zs",
+        "hj",
+        "nl",
+        "mj",
+        "jg",
+    ]
+)
+_IDENTIFIER_ZH = (
+    "手机",
+    "电话",
+    "联系方式",
+    "传真",
+    "身份证",
+    "公民身份",
+    "证件",
+    "号码",
+    "卡号",
+    "账号",
+    "帐号",
+    "账户",
+    "帐户",
+    "邮编",
+    "邮政编码",
+    "信用代码",
+    "区划代码",
+    "行政区划",
+    "纳税人识别号",
+    "税号",
+    "护照",
+    "通行证",
+    "台胞证",
+    "社保号",
+    "医保号",
+    "工号",
+    "学号",
+    "准考证",
+    "微信",
+)
+_IDENTIFIER_WORDS = frozenset(
+    [
+        "phone",
+        "telephone",
+        "tel",
+        "mobile",
+        "cellphone",
+        "cell",
+        "fax",
+        "zip",
+        "zipcode",
+        "postcode",
+        "postal",
+        "idcard",
+        "passport",
+        "card",
+        "account",
+        "acct",
+        "iban",
+        "uscc",
+        "ssn",
+        "qq",
+        "wechat",
+        "msisdn",
+        "imei",
+        "imsi",
+        # pinyin abbreviations of government systems
+        "sfz",
+        "sfzh",
+        "sfzhm",
+        "gmsfhm",
+        "zjhm",
+        "zjh",
+        "sjh",
+        "sjhm",
+        "lxdh",
+        "dh",
+        "dhhm",
+        "yddh",
+        "gddh",
+        "yzbm",
+        "yb",
+        "yhkh",
+        "yhzh",
+        "kh",
+        "tyshxydm",
+        "shxydm",
+        "xydm",
+        "hzhm",
+    ]
+)
+
+
+_INVISIBLE = dict.fromkeys([0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD])
+
+
+def _name_words(name: str) -> list[str]:
+    """Lower-case words of a column name: snake_case, kebab-case, camelCase, spaces."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", name)
+    return [w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w]
+
+
+def name_kind(name: str) -> tuple[str, str] | None:
+    """What a column's name says about integer-looking values: ``("quantity", word)``,
+    ``("identifier", word)``, or None when it says neither."""
+    if not isinstance(name, str):
+        return None
+    # ｐｈｏｎｅ, 手\u200b机 and 手 机 are the same header: fold width, drop invisible characters,
+    # and match the Chinese words without whitespace.
+    name = unicodedata.normalize("NFKC", name).translate(_INVISIBLE)
+    lowered = name.lower()
+    found = _name_words(name)
+    lowered = re.sub(r"\s+", "", lowered)
+    for needle in _QUANTITY_ZH:
+        if needle in lowered:
+            return "quantity", needle
+    if lowered.endswith(_QUANTITY_ENDINGS):
+        return "quantity", lowered[-1]
+    for word in found:
+        if word in _QUANTITY_WORDS:
+            return "quantity", word
+    for needle in _IDENTIFIER_ZH:
+        if needle in lowered:
+            return "identifier", needle
+    for word in found:
+        if word in _IDENTIFIER_WORDS:
+            return "identifier", word
+    if "id" in found and "card" in found:
+        return "identifier", "id card"
+    return None
+
+
+@dataclass
+class _Widths:
+    """Widths of a column's integer values (while it may still be an integer column)."""
+
+    counts: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(_WIDTHS, np.int64))
+    mobiles: int = 0
+
+    def add(self, col: pa.Array) -> None:
+        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            col = col.cast(pa.large_string())
+        buffers = col.buffers()
+        if buffers[2] is None:
+            return
+        width = np.int64 if pa.types.is_large_string(col.type) else np.int32
+        offsets = np.frombuffer(buffers[1], dtype=width)[col.offset : col.offset + len(col) + 1]
+        starts = offsets[:-1].astype(np.int64)
+        lengths = np.diff(offsets.astype(np.int64))
+        if col.null_count:  # a null slot's offsets may span bytes
+            lengths[~col.is_valid().to_numpy(zero_copy_only=False)] = 0
+        present = lengths > 0
+        starts, lengths = starts[present], lengths[present]
+        data = np.frombuffer(buffers[2], dtype=np.uint8)
+        first = data[starts]
+        # bucket 0: negative numbers, never identifiers
+        widths = np.where(first == 0x2D, 0, np.minimum(lengths, _WIDTHS - 1))
+        self.counts += np.bincount(widths, minlength=_WIDTHS)
+        mobile = (lengths == 11) & (first == 0x31)
+        if mobile.any():
+            self.mobiles += int(np.count_nonzero(data[starts[mobile] + 1] >= 0x33))
+
+    def identifier_share(self) -> tuple[float, int, int]:
+        """(share of identifier-shaped values, the width that gives it, values counted):
+        the values of one width of at least ``ID_WIDTH`` digits, plus mobile-shaped values of
+        other widths, for the best width. A width counts only when values one digit narrower
+        are rare (at most ``ID_NEIGHBOUR``): counts and row numbers run through every width
+        (1…1,000,000 has 90% of 6 digits, and 9% of 5), fixed-width identifiers do not."""
+        total = int(self.counts.sum())
+        if total == 0:
+            return 0.0, 0, 0
+        shaped = self.counts[ID_WIDTH:] + self.mobiles
+        shaped[11 - ID_WIDTH] -= self.mobiles  # mobiles are 11 digits wide already
+        shaped[self.counts[ID_WIDTH - 1 : -1] > ID_NEIGHBOUR * total] = 0
+        best = int(np.argmax(shaped))
+        return int(shaped[best]) / total, best + ID_WIDTH, total
+
+
+def identifier_reason(said: tuple[str, str] | None, widths: _Widths) -> str | None:
+    """Why an all-integer column is kept as text (an identifier), or None to keep it integer;
+    ``said`` is ``name_kind`` of its name."""
+    if said is not None and said[0] == "quantity":
+        return None
+    if said is not None:
+        return f"the column name ({said[1]}) names an identifier: kept as text so it stays digits"
+    share, modal, total = widths.identifier_share()
+    if total and share >= ID_SHARE:
+        return (
+            f"{share:.0%} of {fmt_int(total)} values look like identifiers (one width of "
+            f"{modal} digits, or mobile numbers): kept as text so they stay digits"
+        )
+    return None
+
+
 @dataclass
 class _Dropped:
     row: int
@@ -379,13 +675,15 @@ class _Column:
     dropped: dict[ColumnType, _Dropped] = field(default_factory=dict)
     first_row: int | None = None
     nulls: int = 0
+    widths: _Widths = field(default_factory=_Widths)
+    said: tuple[str, str] | None = None  # name_kind(name)
 
 
 class TypeInferrer:
     """Infers column types batch by batch; feed every batch to ``update`` in order."""
 
     def __init__(self, columns: Sequence[str]) -> None:
-        self._columns = [_Column(name) for name in columns]
+        self._columns = [_Column(name, said=name_kind(name)) for name in columns]
         self.rows = 0
         """Rows seen so far."""
         self.parsed: list[Parsed | None] = []
@@ -423,6 +721,8 @@ class TypeInferrer:
                 message, informative = _why_not(kind, value)
                 state.alive.discard(kind)
                 state.dropped[kind] = _Dropped(self.rows + at + 1, message, informative)
+        if ColumnType.INTEGER in state.alive:
+            state.widths.add(col)
         return parsed
 
     def current_types(self) -> list[ColumnType]:
@@ -438,6 +738,10 @@ class TypeInferrer:
         if state.first_row is None:
             return ColumnInfo(state.name, ColumnType.TEXT, nullable, None)
         kind = next((k for k in _ORDER if k in state.alive), ColumnType.TEXT)
+        if kind is ColumnType.INTEGER:
+            why = identifier_reason(state.said, state.widths)
+            if why is not None:
+                return ColumnInfo(state.name, ColumnType.TEXT, nullable, why)
         candidates = [
             (drop.row, drop.informative, -_ORDER.index(k), drop)
             for k in _NARROWER.get(kind, ())

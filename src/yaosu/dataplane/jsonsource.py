@@ -17,7 +17,7 @@ from typing import IO, Any, NoReturn
 
 import pyarrow as pa
 
-from .encoding import decode_error, line_too_long, resolve_encoding
+from .encoding import check_header, decode_error, line_too_long, resolve_encoding
 from .errors import DataplaneError, fmt_int
 from .source import Limits, Source, check_columns, string_batch
 
@@ -97,6 +97,7 @@ class JsonSource(Source):
                 if key not in keys:
                     keys[key] = None
         self.columns = check_columns(list(keys), where_en="JSON keys", where_zh="JSON 键")
+        check_header(self.columns, self._codec, encoding)
 
     @property
     def size_bytes(self) -> int:

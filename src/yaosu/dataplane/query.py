@@ -72,7 +72,7 @@ _LATE_ROWS = 50_000
 _MAX_CANDIDATES = 8
 # Parsed lookup statements kept (one per projection, filter and null pattern of the row).
 _STATEMENTS = 1024
-_CURSOR_VERSION = 1
+_CURSOR_VERSION = 2
 _CURSOR = re.compile(r"[A-Za-z0-9_-]{32}")
 _MAC_BYTES = 16
 
@@ -123,6 +123,8 @@ class RowQuery:
     (source column name, descending); NULLs (and float NaN) sort last in either direction, and
     ties are broken by the row's position in the file. ``limit`` is the page size (the caller
     caps it) and ``cursor`` the ``next_cursor`` of the previous page of the same query.
+    ``scope`` is what else the cursor is bound to (e.g. the grant it is served under): a cursor
+    made under one scope is refused under another.
     """
 
     path: str
@@ -131,6 +133,7 @@ class RowQuery:
     order_by: list[tuple[str, bool]] = field(default_factory=list)
     limit: int = 100
     cursor: str | None = None
+    scope: str = ""
 
 
 @dataclass(frozen=True)
@@ -259,10 +262,11 @@ def _canonical(value: Any) -> Any:
 
 
 def _shape(q: RowQuery) -> bytes:
-    """What a cursor is bound to: the version, the order and the filter with its values."""
+    """What a cursor is bound to: the version, the order, the filter with its values and the
+    scope."""
     where = [q.where[0], _canonical(list(q.where[1]))] if q.where else None
     text = json.dumps(
-        [q.path, [[c, bool(d)] for c, d in q.order_by], where],
+        [q.path, [[c, bool(d)] for c, d in q.order_by], where, q.scope],
         ensure_ascii=False,
         separators=(",", ":"),
     )
@@ -270,27 +274,39 @@ def _shape(q: RowQuery) -> bytes:
 
 
 class _Cursors:
-    """Opaque page cursors: 24 bytes (version, row number in 7 bytes, HMAC-SHA256 over them and
-    the query shape truncated to 16 bytes) as 32 base64url characters, no padding bits."""
+    """Opaque page cursors: 24 bytes — version, the row number in 7 bytes encrypted, and a
+    16-byte tag (HMAC-SHA256 over the query shape, version and plain row number) — as 32
+    base64url characters, no padding bits. The row number is encrypted (XOR with a keystream
+    derived from the tag, a synthetic-IV construction) because a position in the file says how
+    many rows lie before it, filtered-out ones included."""
 
     def __init__(self, key: bytes) -> None:
         self._key = hashlib.sha256(b"yaosu.dataplane.query.cursor\0" + key).digest()
+        self._pad_key = hashlib.sha256(b"yaosu.dataplane.query.cursor.pad\0" + key).digest()
 
     def _mac(self, shape: bytes, body: bytes) -> bytes:
         return hmac.new(self._key, shape + body, hashlib.sha256).digest()[:_MAC_BYTES]
 
+    def _pad(self, tag: bytes) -> bytes:
+        return hmac.new(self._pad_key, tag, hashlib.sha256).digest()[:7]
+
     def encode(self, shape: bytes, row: int) -> str:
-        body = bytes([_CURSOR_VERSION]) + row.to_bytes(7, "big")
-        return base64.urlsafe_b64encode(body + self._mac(shape, body)).decode()
+        plain = row.to_bytes(7, "big")
+        tag = self._mac(shape, bytes([_CURSOR_VERSION]) + plain)
+        hidden = bytes(a ^ b for a, b in zip(plain, self._pad(tag), strict=True))
+        return base64.urlsafe_b64encode(bytes([_CURSOR_VERSION]) + hidden + tag).decode()
 
     def decode(self, shape: bytes, token: str) -> int:
         if not isinstance(token, str) or not _CURSOR.fullmatch(token):
             raise _bad_cursor()
         raw = base64.urlsafe_b64decode(token)
-        body, mac = raw[:8], raw[8:]
-        if body[0] != _CURSOR_VERSION or not hmac.compare_digest(mac, self._mac(shape, body)):
+        version, hidden, tag = raw[:1], raw[1:8], raw[8:]
+        if version[0] != _CURSOR_VERSION:
             raise _bad_cursor()
-        return int.from_bytes(body[1:], "big")
+        plain = bytes(a ^ b for a, b in zip(hidden, self._pad(tag), strict=True))
+        if not hmac.compare_digest(tag, self._mac(shape, version + plain)):
+            raise _bad_cursor()
+        return int.from_bytes(plain, "big")
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,11 @@ from typing import Any
 import httpx
 import pyarrow as pa
 
+from yaosu.kit import netguard
+from yaosu.kit.errors import YaosuError
+
 from .csvsource import CsvSource
-from .encoding import UTF8_BOM
+from .encoding import UTF8_BOM, transcode_to_utf8, wide_encoding
 from .errors import DataplaneError, fmt_int
 from .excel import ExcelSource
 from .jsonsource import JsonSource
@@ -150,6 +153,9 @@ def open_source(
         raise _empty(name)
     fmt = detect_format(path, format)
     limits = limits or Limits()
+    wide = wide_encoding(encoding) if fmt in ("csv", "tsv", "json", "ndjson") else None
+    if wide is not None:
+        return _open_wide(path, fmt, wide, delimiter, limits)
     if fmt in ("csv", "tsv"):
         return CsvSource(path, format=fmt, encoding=encoding, delimiter=delimiter, limits=limits)
     if fmt == "xlsx":
@@ -160,6 +166,22 @@ def open_source(
             raise _empty(name)
         return source
     return ParquetSource(path, limits=limits)
+
+
+def _open_wide(path: str, fmt: str, codec: str, delimiter: str | None, limits: Limits) -> Source:
+    """A UTF-16/UTF-32 text file, given as such: read through a UTF-8 copy (deleted on
+    close); the version records the encoding given."""
+    folder = tempfile.mkdtemp(prefix="yaosu-wide-")
+    try:
+        copy = os.path.join(folder, os.path.basename(path))
+        transcode_to_utf8(path, codec, copy)
+        source = open_source(copy, format=fmt, encoding="utf-8", delimiter=delimiter, limits=limits)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    source.encoding = codec
+    source._on_close.append(lambda: shutil.rmtree(folder, ignore_errors=True))
+    return source
 
 
 # -- pulls -------------------------------------------------------------------------------------
@@ -188,6 +210,8 @@ class SqlSource(Source):
         self._consumed = False
         try:
             self._connection = connect()
+        except YaosuError:  # a refusal (own database, address policy) keeps its own code
+            raise
         except Exception as exc:
             raise _pull_failed("the query", f"cannot connect: {exc}") from None
         self._on_close.append(self._connection.close)
@@ -252,14 +276,18 @@ def http_source(
     sheet: str | int | None = None,
     timeout: float = 30,
     limits: Limits | None = None,
+    policy: netguard.NetPolicy | None = None,
 ) -> Source:
     """Download ``url`` (streamed to a temporary file, at most ``Limits.max_download_bytes``)
     and open it like a local file. The file is deleted when the source is closed. HTTP and
-    network failures raise ``pull_failed`` with the status or reason."""
+    network failures raise ``pull_failed`` with the status or reason. Only addresses that
+    ``policy`` allows are reached (default: public addresses only; the node passes its
+    ``YAOSU_PULL_ALLOW`` policy), every redirect hop included; others raise ``pull_forbidden``."""
     limits = limits or Limits()
+    policy = policy if policy is not None else netguard.NetPolicy()
     folder = tempfile.mkdtemp(prefix="yaosu-pull-")
     try:
-        path = _download(url, folder, timeout, limits.max_download_bytes)
+        path = _download(url, folder, timeout, limits.max_download_bytes, policy)
         source = open_source(path, format=format, encoding=encoding, sheet=sheet, limits=limits)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
@@ -271,11 +299,13 @@ def http_source(
     return source
 
 
-def _download(url: str, folder: str, timeout: float, cap: int) -> str:
+def _download(url: str, folder: str, timeout: float, cap: int, policy: netguard.NetPolicy) -> str:
     basename = os.path.basename(urllib.parse.urlsplit(url).path)
     basename = _SAFE_NAME.sub("_", basename).strip("._") or "download"
     try:
-        with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
+        with netguard.open_http(
+            "GET", url, policy, code="pull_forbidden", timeout=timeout
+        ) as response:
             if response.status_code >= 400:
                 raise _pull_failed(
                     url,
@@ -299,4 +329,6 @@ def _download(url: str, folder: str, timeout: float, cap: int) -> str:
                     out.write(chunk)
     except httpx.HTTPError as exc:
         raise _pull_failed(url, str(exc) or type(exc).__name__) from None
+    except netguard.HostUnresolved as exc:
+        raise _pull_failed(url, str(exc)) from None
     return path

@@ -591,7 +591,9 @@ def write_data(kind: str, directory: Path, rng: random.Random, fake: Faker) -> P
                 "cws": rng.randrange(20, 1200),
             }
             for code, d in people.DISTRICTS.items()
-            for n in ("人民医院", "中医医院", "妇幼保健院", "社区卫生服务中心")
+            # Five institutions a district: the open file keeps addresses down to the district,
+            # so each district is a class of five (k-anonymity, YAOSU_OPEN_MIN_K).
+            for n in ("人民医院", "中医医院", "妇幼保健院", "社区卫生服务中心", "口腔医院")
         ]
         path = directory / "医疗机构.csv"
         _write_csv(path, rows, "utf-8-sig")

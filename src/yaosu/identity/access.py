@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 
 from yaosu.api.deps import SAFE_METHODS, SESSION
 from yaosu.config import get_settings
-from yaosu.identity.service import token_service
+from yaosu.identity import rules
+from yaosu.identity.service import auth_service, login_throttle, token_service
 from yaosu.identity.subject import Subject
 from yaosu.kit.crypto import derive
 from yaosu.kit.errors import Forbidden, Unauthenticated
+from yaosu.models.identity import ApiToken
 
 SESSION_COOKIE = "yaosu_session"
 CSRF_COOKIE = "yaosu_csrf"
@@ -71,19 +73,9 @@ class Access:
         subject = _identify(request, token, session)
         if subject is None:
             raise Unauthenticated("Sign in or send a bearer token.", "请先登录或提供访问令牌。")
-        if subject.org_status != "active" and subject.org_status not in self.inactive_ok:
-            raise Forbidden(
-                f"Your organization is {subject.org_status}; it can do nothing on the platform.",
-                f"您所在机构状态为 {subject.org_status}，不能使用平台。",
-                code=f"org_{subject.org_status}",
-            )
-        if self.roles is not None and not subject.roles & self.roles:
-            raise Forbidden(
-                f"This needs one of the roles: {', '.join(sorted(self.roles))}.",
-                f"此操作需要以下角色之一：{'、'.join(sorted(self.roles))}。",
-                code="role_required",
-                required=sorted(self.roles),
-            )
+        rules.require_usable_org(subject.org_status, self.inactive_ok)
+        if self.roles is not None:
+            rules.require_roles(subject.roles, self.roles)
         if self.scope and self.scope not in subject.scopes:
             raise Forbidden(
                 f"The token lacks the scope {self.scope}.",
@@ -151,3 +143,24 @@ ANY_STATE = frozenset({"pending", "rejected", "suspended", "exited"})
 
 
 PUBLIC = Access(public=True)
+
+
+def sign_in(
+    request: Request,
+    session: Session,
+    username: str,
+    password: str,
+    scopes: list[str] | None,
+    *,
+    kind: str = "login",
+) -> tuple[ApiToken, str]:
+    """Every sign-in by password (API token, API session, web form) under the limit against
+    password guessing. The attempt is counted and committed first, in its own short unit: the
+    sign-in's error would roll it back otherwise, and a wrong password must count. The sign-in
+    itself is the request's (second) unit, committed by the request as usual."""
+    address = request.client.host if request.client else None
+    login_throttle.admit(session, username, address)
+    session.commit()
+    issued = auth_service.login(session, username, password, scopes, kind=kind)
+    login_throttle.succeeded(session, username, address)
+    return issued

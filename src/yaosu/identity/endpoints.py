@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Query, Response
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy.orm import Session
 
@@ -18,10 +18,10 @@ from yaosu.identity.access import (
     clear_session_cookies,
     require,
     set_session_cookies,
+    sign_in,
 )
 from yaosu.identity.service import (
     admission_service,
-    auth_service,
     org_service,
     token_service,
     user_service,
@@ -38,25 +38,30 @@ REVIEWERS = ("platform_admin", "reviewer")
 # --- sign-in -----------------------------------------------------------------------------------
 @router.post("/auth/token", response_model=schemas.AccessToken, tags=["auth"])
 def login_token(
+    request: Request,
     form: OAuth2PasswordRequestForm = Depends(),
     _: None = Depends(PUBLIC),
     session: Session = SESSION,
 ) -> schemas.AccessToken:
-    """OAuth2 password flow: exchange a username and password for a bearer token."""
-    _token, secret = auth_service.login(session, form.username, form.password, form.scopes or None)
+    """OAuth2 password flow: exchange a username and password for a bearer token. Attempts
+    are limited per account and per address against password guessing (429
+    ``login_throttled`` with ``Retry-After``); the open-data rate limit does not apply."""
+    _token, secret = sign_in(request, session, form.username, form.password, form.scopes or None)
     return schemas.AccessToken(access_token=secret, expires_in=get_settings().access_token_ttl)
 
 
 @router.post("/auth/session", status_code=204, tags=["auth"])
 def login_session(
+    request: Request,
     response: Response,
     username: str = Form(),
     password: str = Form(),
     _: None = Depends(PUBLIC),
     session: Session = SESSION,
 ) -> None:
-    """Sign in for the web UI: sets a signed, HTTP-only session cookie and a CSRF cookie."""
-    _token, secret = auth_service.login(session, username, password, None, kind="session")
+    """Sign in for the web UI: sets a signed, HTTP-only session cookie and a CSRF cookie. The
+    same limit on attempts as ``POST /auth/token``."""
+    _token, secret = sign_in(request, session, username, password, None, kind="session")
     set_session_cookies(response, secret)
 
 

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, or_, select
+from datetime import datetime
+
+from sqlalchemy import Select, delete, func, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from yaosu.identity import rules
 from yaosu.identity.subject import Subject
-from yaosu.models.identity import Admission, ApiToken, Organization, User
+from yaosu.models.identity import (
+    Admission,
+    ApiToken,
+    LoginAttempt,
+    Organization,
+    User,
+    UserRole,
+)
 
 
 def page(session: Session, stmt: Select, limit: int, offset: int) -> tuple[list, int]:
@@ -129,6 +140,16 @@ def get_user(session: Session, user_id: str) -> User | None:
     return session.get(User, user_id)
 
 
+def active_admin_exists(session: Session) -> bool:
+    stmt = (
+        select(User.id)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(User.is_active.is_(True), UserRole.role == "platform_admin")
+        .limit(1)
+    )
+    return session.execute(stmt).first() is not None
+
+
 # --- tokens ------------------------------------------------------------------------------------
 def token_by_hash(session: Session, digest: str) -> ApiToken | None:
     return session.execute(
@@ -197,3 +218,37 @@ def readable_admission(session: Session, subject: Subject, admission_id: str) ->
 
 def count_orgs(session: Session) -> int:
     return int(session.execute(select(func.count()).select_from(Organization)).scalar_one())
+
+
+# --- sign-in attempts ----------------------------------------------------------------------------
+def hold_login_attempt(session: Session, scope: str, key: str, now: datetime) -> LoginAttempt:
+    """The counter of (scope, key), made on first use and held until the transaction ends: an
+    upsert that takes the row lock on PostgreSQL (SQLite writers are serialized anyway), so
+    concurrent attempts on one account or address count one after the other."""
+    make = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = make(LoginAttempt).values(scope=scope, key=key, window_start=now, attempts=0)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["scope", "key"], set_={"attempts": LoginAttempt.attempts}
+    )
+    session.execute(stmt)
+    return session.execute(
+        select(LoginAttempt)
+        .where(LoginAttempt.scope == scope, LoginAttempt.key == key)
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def prune_login_attempts(session: Session, before: datetime, batch: int = 100) -> None:
+    """Forget counters whose window began before ``before`` (a few at a time, skipping rows
+    another sign-in holds)."""
+    doomed = (
+        select(LoginAttempt.scope, LoginAttempt.key)
+        .where(LoginAttempt.window_start < before)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    )
+    session.execute(
+        delete(LoginAttempt)
+        .where(tuple_(LoginAttempt.scope, LoginAttempt.key).in_(doomed))
+        .execution_options(synchronize_session=False)
+    )

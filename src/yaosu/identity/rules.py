@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
+import math
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
-from yaosu.kit.errors import Conflict, Forbidden, Invalid
+from yaosu.kit.errors import Conflict, Forbidden, Invalid, TooManyRequests
 
 # Organization kinds (ID-1) with their Chinese names.
 ORG_KINDS: dict[str, str] = {
@@ -62,6 +66,30 @@ SCOPES: dict[str, str] = {
     "service:call": "Call the data service API through the organization's grants",
 }
 ALL_SCOPES = frozenset(SCOPES)
+
+
+def require_roles(have: Iterable[str], needed: Iterable[str]) -> None:
+    """The caller holds one of ``needed``: the one role check of the API and the CLI."""
+    wanted = frozenset(needed)
+    if not frozenset(have) & wanted:
+        raise Forbidden(
+            f"This needs one of the roles: {', '.join(sorted(wanted))}.",
+            f"此操作需要以下角色之一：{'、'.join(sorted(wanted))}。",
+            code="role_required",
+            required=sorted(wanted),
+        )
+
+
+def require_usable_org(status: str, inactive_ok: Iterable[str] = ()) -> None:
+    """Users of a unit that is not active (pending, rejected, suspended, exited) can do nothing,
+    except what ``inactive_ok`` allows for those states."""
+    if status != "active" and status not in frozenset(inactive_ok):
+        raise Forbidden(
+            f"Your organization is {status}; it can do nothing on the platform.",
+            f"您所在机构状态为 {status}，不能使用平台。",
+            code=f"org_{status}",
+        )
+
 
 # --- organization status -------------------------------------------------------------------
 ORG_STATUSES = ("pending", "active", "rejected", "suspended", "exited")
@@ -205,3 +233,55 @@ def sees_all_users(roles: frozenset[str]) -> bool:
 
 def sees_own_org_users(roles: frozenset[str]) -> bool:
     return bool(roles & {"cdo", "data_officer"})
+
+
+# --- the limit on sign-in attempts (password guessing) ------------------------------------------
+def client_network(address: str | None) -> str:
+    """The part of a client address that one party controls: an IPv4 address as it is, an IPv6
+    address by its /64 (one host gets a whole /64, so single addresses would be free to
+    rotate); anything unparsable as one "unknown" bucket."""
+    try:
+        ip = ipaddress.ip_address((address or "").strip())
+    except ValueError:
+        return "unknown"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    if isinstance(ip, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+def login_attempt_keys(username: str, address: str | None) -> list[tuple[str, str]]:
+    """(scope, key) of the two counters a sign-in attempt adds to: the account named (whether or
+    not it exists, so the limit says nothing about which accounts exist) and the client's
+    network. Keys are SHA-256 digests: no username or address is stored."""
+
+    def digest(text: str) -> str:
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+    return [
+        ("account", digest("account:" + username)),
+        ("address", digest("address:" + client_network(address))),
+    ]
+
+
+def login_wait(
+    window_start: datetime, attempts: int, limit: int, window_s: int, now: datetime
+) -> int:
+    """Seconds until a counter may be tried again: 0 while under ``limit`` in its window (or the
+    window is over), else until its window ends. A lock always ends with its window, so a
+    guesser can slow the real user down but never lock them out for good."""
+    ends = window_start + timedelta(seconds=window_s)
+    if ends <= now or attempts < limit:
+        return 0
+    return max(1, math.ceil((ends - now).total_seconds()))
+
+
+def login_throttled(wait: int) -> TooManyRequests:
+    """The one answer for too many attempts, the same for every account, known or not."""
+    return TooManyRequests(
+        f"Too many failed sign-in attempts; try again in {wait} s.",
+        f"登录失败次数过多，请 {wait} 秒后再试。",
+        code="login_throttled",
+        retry_after=wait,
+    )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
+from functools import cache
 from typing import Any
 from urllib.parse import quote
 
@@ -32,6 +34,8 @@ from yaosu.kit.uscc import uscc_issue
 from yaosu.ledger.events import Actor
 from yaosu.ledger.service import ledger_service
 from yaosu.models.identity import Admission, ApiToken, Organization, OrgKey, User, UserRole
+
+log = logging.getLogger("yaosu.identity")
 
 PRIVILEGED_ROLES = frozenset({"platform_admin", "reviewer", "auditor"})
 
@@ -398,10 +402,19 @@ class TokenService:
     def create_for(
         self, session: Session, subject: Subject, username: str, data: schemas.TokenCreate
     ) -> tuple[ApiToken, str]:
-        """Admin/CLI path: a token for a named user."""
+        """Admin/CLI path: a token for a named user, issued by that user or a platform admin
+        (the node itself only while it is being set up, see docs/identity.md)."""
         user = repo.user_by_username(session, username)
         if user is None:
             raise not_found("User", "用户", username)
+        if not (
+            subject.is_system or subject.user_id == user.id or subject.has_any("platform_admin")
+        ):
+            raise Forbidden(
+                "Only the user themself or a platform admin may create a token for a user.",
+                "只有用户本人或平台管理员可以为该用户创建令牌。",
+                code="not_token_owner",
+            )
         as_user = self.subject_of(user, rules.ALL_SCOPES, None, via=subject.via)
         scopes = rules.check_scopes(data.scopes, as_user.scopes)
         return self._issue(
@@ -484,10 +497,34 @@ class TokenService:
 
 
 class AuthService:
+    def acting_user(self, session: Session, username: str, via: str = "cli") -> Subject:
+        """The named user a command of the node's shell acts as (``yaosu --as USERNAME``): an
+        existing, active account of an active unit, with its own roles and every scope, like a
+        signed-in session; the services then check it exactly as they check an API caller."""
+        user = repo.user_by_username(session, username)
+        if user is None:
+            raise Unauthenticated(
+                f"There is no user {username!r} on this node; --as and YAOSU_CLI_USER must name "
+                "an existing account (see `yaosu user list`).",
+                f"本节点没有用户 {username!r}；--as 或 YAOSU_CLI_USER 必须是已有账号"
+                "（见 `yaosu user list`）。",
+                code="cli_user_unknown",
+            )
+        if not user.is_active:
+            raise Unauthenticated(
+                "The account is disabled.", "账号已停用。", code="account_disabled"
+            )
+        rules.require_usable_org(user.org.status)
+        return token_service.subject_of(user, rules.ALL_SCOPES, None, via)
+
+    def admin_exists(self, session: Session) -> bool:
+        """Whether the node has an active platform admin (until then it is being set up)."""
+        return repo.active_admin_exists(session)
+
     def authenticate(self, session: Session, username: str, password: str) -> User:
         user = repo.user_by_username(session, username)
         # Verify against a dummy hash when the user is unknown, so timing does not reveal it.
-        stored = user.password_hash if user else _DUMMY_HASH
+        stored = user.password_hash if user else _dummy_hash()
         if not verify_password(stored, password) or user is None:
             raise Unauthenticated(
                 "Wrong username or password.", "用户名或密码错误。", code="invalid_credentials"
@@ -639,10 +676,62 @@ class AdmissionService:
         return admission
 
 
-_DUMMY_HASH = hash_password("not-a-real-password-" + new_id())
+class LoginThrottleService:
+    """The limit on sign-in attempts against password guessing (``YAOSU_LOGIN_*``): attempts
+    count per account and per client network in a fixed window, in the database, so every
+    server process sees the same counts. An attempt counts before its password is checked (so
+    a burst of parallel guesses cannot slip past the limit); a successful sign-in then takes it
+    back and clears the account's count. Not in the ledger: these are counters, not platform
+    state, and a guesser must not be able to grow the public log; a lock is logged."""
+
+    def admit(self, session: Session, username: str, address: str | None) -> None:
+        """Count one attempt, or raise 429 ``login_throttled`` with Retry-After when the
+        account or the address has used its attempts in this window."""
+        s = get_settings()
+        now = utcnow()
+        repo.prune_login_attempts(session, now - timedelta(seconds=s.login_window))
+        limits = {"account": s.login_max_failures, "address": s.login_max_failures_address}
+        rows = [
+            repo.hold_login_attempt(session, scope, key, now)
+            for scope, key in rules.login_attempt_keys(username, address)
+        ]
+        wait = 0
+        for row in rows:
+            if aware(row.window_start) + timedelta(seconds=s.login_window) <= now:
+                row.window_start, row.attempts = now, 0
+            wait = max(
+                wait,
+                rules.login_wait(
+                    aware(row.window_start), row.attempts, limits[row.scope], s.login_window, now
+                ),
+            )
+        if wait:
+            log.warning("sign-in refused for %s s: too many attempts", wait)
+            raise rules.login_throttled(wait)
+        for row in rows:
+            row.attempts += 1
+        session.flush()
+
+    def succeeded(self, session: Session, username: str, address: str | None) -> None:
+        """A successful sign-in: the account's count starts again; the address's loses this
+        attempt (other failures from that network still count)."""
+        now = utcnow()
+        for scope, key in rules.login_attempt_keys(username, address):
+            row = repo.hold_login_attempt(session, scope, key, now)
+            row.attempts = 0 if scope == "account" else max(0, row.attempts - 1)
+        session.flush()
+
+
+@cache
+def _dummy_hash() -> str:
+    """Made at the first sign-in, not at import: a strong argon2 hash costs a noticeable part of
+    a second, which every `yaosu` command would otherwise pay at start."""
+    return hash_password("not-a-real-password-" + new_id())
+
 
 org_service = OrganizationService()
 user_service = UserService()
 token_service = TokenService()
 auth_service = AuthService()
 admission_service = AdmissionService()
+login_throttle = LoginThrottleService()

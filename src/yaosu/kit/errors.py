@@ -38,6 +38,13 @@ class YaosuError(Exception):
         return {"error": body}
 
 
+class BadRequest(YaosuError):
+    """The request itself is malformed or unsafe (a value no form of ours would send)."""
+
+    status = 400
+    code = "bad_request"
+
+
 class Unauthenticated(YaosuError):
     status = 401
     code = "unauthenticated"

@@ -23,6 +23,7 @@ from yaosu.models.classification import (
 from yaosu.models.identity import (
     Admission,
     ApiToken,
+    LoginAttempt,
     Organization,
     OrgKey,
     User,
@@ -39,6 +40,7 @@ from yaosu.models.ledger import (
 from yaosu.models.opendata import OpenDistribution, PublicDemand, Reuse
 from yaosu.models.sharing import (
     Grant,
+    GrantRateCall,
     GrantRefusal,
     GrantUsage,
     ResponsibilityItem,
@@ -58,6 +60,7 @@ __all__ = [
     "DemandAnswer",
     "FieldClassification",
     "Grant",
+    "GrantRateCall",
     "GrantRefusal",
     "GrantUsage",
     "ImportantDataEntry",
@@ -67,6 +70,7 @@ __all__ = [
     "LedgerHead",
     "LedgerNode",
     "LedgerSubject",
+    "LoginAttempt",
     "MaskingPolicyRecord",
     "NodeKey",
     "OpenDistribution",

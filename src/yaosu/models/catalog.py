@@ -106,6 +106,17 @@ class DatasetVersion(Base):
     columns: Mapped[list[dict[str, Any]]] = mapped_column(PortableJSON)
     profile: Mapped[dict[str, Any]] = mapped_column(PortableJSON)
     source: Mapped[dict[str, Any]] = mapped_column(PortableJSON)
+    # staged (awaiting review) | accepted (may be or become current) | rejected (never served).
+    # A new version of a published resource is staged; the resource's ``current_version_id``
+    # moves to it only once it is accepted (automatically or by a reviewer).
+    state: Mapped[str] = mapped_column(String(16), default="accepted", index=True)
+    # How it was decided: initial | automatic | reviewer | rejected.
+    decision: Mapped[str | None] = mapped_column(String(16))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(Id)
+    decided_at: Mapped[datetime | None]
+    # Why a staged version waits for a reviewer (schema, classification, grade).
+    review_reasons: Mapped[list[dict[str, Any]]] = mapped_column(PortableJSON, default=list)
     created_by: Mapped[str | None] = mapped_column(Id)
     created_at: Mapped[datetime] = created_column()
 

@@ -115,3 +115,16 @@ class Admission(Base):
     reason: Mapped[str | None] = mapped_column(Text)
 
     org: Mapped[Organization] = relationship(lazy="joined")
+
+
+class LoginAttempt(Base):
+    """Sign-in attempts counted in a fixed window, per account and per address, against password
+    guessing; shared by every server process. ``key`` is the SHA-256 of the username or address
+    (no personal data is kept), ``attempts`` those not cleared by a successful sign-in."""
+
+    __tablename__ = "login_attempts"
+
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)  # account | address
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(default=0)

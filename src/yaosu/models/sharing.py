@@ -60,6 +60,9 @@ class Grant(Base):
     not_after: Mapped[datetime]
     delivery_mode: Mapped[str] = mapped_column(String(16))
     status_reason: Mapped[str | None] = mapped_column(Text)
+    # Personal fields released without their default masking by a reviewer, each with the
+    # reason (field → {reason, pi_class, stage, by, at, law}); None when nothing was lifted.
+    unmasked: Mapped[dict[str, Any] | None] = mapped_column(PortableJSON)
     created_by: Mapped[str | None] = mapped_column(Id)
     created_at: Mapped[datetime] = created_column()
     updated_at: Mapped[datetime] = created_column()
@@ -86,6 +89,17 @@ class GrantRefusal(Base):
     day: Mapped[str] = mapped_column(String(10), primary_key=True)
     code: Mapped[str] = mapped_column(String(48), primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class GrantRateCall(Base):
+    """One call admitted under a grant's per-minute rate, kept for 60 seconds: the sliding window
+    that every server process shares (admission reads and writes it under the grant's lock)."""
+
+    __tablename__ = "grant_rate_calls"
+
+    id: Mapped[str] = id_column()
+    grant_id: Mapped[str] = mapped_column(Id, ForeignKey("grants.id"), index=True)
+    at_us: Mapped[int] = mapped_column(BigInteger)  # admission time, microseconds since epoch
 
 
 class Subscription(Base):

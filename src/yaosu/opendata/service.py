@@ -20,7 +20,11 @@ from sqlalchemy.orm import Session
 from yaosu.catalog import schemas as catalog_schemas
 from yaosu.catalog.service import dataset_service, resource_service
 from yaosu.classification import masking
-from yaosu.classification.service import classification_service, masking_service
+from yaosu.classification.service import (
+    classification_service,
+    masking_service,
+    opening_service,
+)
 from yaosu.config import get_settings
 from yaosu.db.uow import transaction
 from yaosu.identity import schemas as identity_schemas
@@ -160,14 +164,24 @@ class OpenCatalogService:
                 open_attribute=resource.open_attribute,
             )
         assert version is not None
-        try:
-            policy = masking_service.resolve(session, Subject.system("portal"), version, None, None)
-        except Invalid as exc:  # unclassified: never opened unseen
+        check = opening_service.check(session, resource)
+        if not check.classified or check.policy is None:  # unclassified: never opened unseen
             raise Forbidden(
                 "The dataset's current version is not classified yet; it is not opened.",
                 "该数据集当前版本尚未完成分类分级，暂不开放。",
                 code="not_classified",
-            ) from exc
+            )
+        if not check.ok:
+            # The publication check holds for every version that becomes current and every
+            # review after publication, not only at the moment a reviewer published.
+            refusal = check.refusal()
+            raise Forbidden(
+                "This dataset is not opened: " + refusal.message.split(": ", 1)[-1],
+                "该数据集暂不开放：" + refusal.message_zh.split("：", 1)[-1],
+                code="not_openable",
+                **refusal.details,
+            )
+        policy = check.policy
         storage = dataset_service.storage()
         columns = masking.compile_columns(
             policy, version.columns, masking_service.key(), allow_empty=True

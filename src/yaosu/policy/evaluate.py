@@ -1,11 +1,12 @@
 """The one evaluator: ``decide(policy, call)`` for every data-service call.
 
 Order (the first failure is the answer): grant status → prohibitions → permission action →
-validity window → purpose → delivery mode → fields (requested fields and filtered columns) →
-filters on masked fields → daily calls → daily rows (only when none remain) → rate. A refusal
-names the rule, the constraint (left operand, operator, right operand), the actual value and a
-stable code, with messages in en and zh, never an opaque denial. An allowed call comes with its
-obligations: the fields to return, their masking, the row filter, the rows it may still return.
+validity window → purpose → delivery mode → fields (requested fields, filtered and sorted
+columns) → filters and sorts on masked fields → daily calls → daily rows (only when none
+remain) → rate. A refusal names the rule, the constraint (left operand, operator, right
+operand), the actual value and a stable code, with messages in en and zh, never an opaque
+denial. An allowed call comes with its obligations: the fields to return, their masking, the
+row filter, the rows it may still return.
 
 Row constraints (``yaosu:row.*``) are not decided here: they are obligations, applied in the
 engine by ``filters.compile_where``.
@@ -68,6 +69,7 @@ REFUSAL_CODES: dict[str, int] = {
     "delivery_mode_not_allowed": 403,
     "field_not_granted": 403,
     "filter_on_masked_field": 403,
+    "sort_on_masked_field": 403,
     "quota_calls_exceeded": 429,
     "quota_rows_exceeded": 429,
     "rate_exceeded": 429,
@@ -92,13 +94,16 @@ class Usage(_Frozen):
 
 class Call(_Frozen):
     """One data-service call under a grant. ``fields`` None asks for every field granted;
-    ``filters`` come from ``filters.parse_filters``; ``grant_status`` is the grant's state."""
+    ``filters`` come from ``filters.parse_filters``; ``order`` names the columns the rows are
+    sorted by; ``grant_status`` is the grant's state. Every column named anywhere (fields,
+    filters, order) must be granted, and filters and sorts may not touch a masked one."""
 
     action: Action = "read"
     purpose: str | None = None
     at: AwareDatetime
     fields: tuple[str, ...] | None = None
     filters: tuple[Filter, ...] = ()
+    order: tuple[str, ...] = ()
     usage: Usage = Usage()
     delivery_mode: DeliveryMode = "api"
     grant_status: GrantStatus = "active"
@@ -447,9 +452,30 @@ def _fields(policy: Policy, call: Call, columns: Sequence[str] | None) -> tuple[
             constraint=field_constraint,
             actual=outside,
         )
+    sorted_outside = [c for c in call.order if c not in allowed]
+    if sorted_outside:
+        outside = list(dict.fromkeys(sorted_outside))
+        raise _refuse(
+            "permission",
+            "field_not_granted",
+            f"Cannot sort on {_join(outside)}: not granted. Granted fields: {_join(granted)}.",
+            f"不能按字段 {_join(outside, '、')} 排序：未获授权。"
+            f"已授权字段：{_join(granted, '、')}。",
+            constraint=field_constraint,
+            actual=outside,
+        )
     if columns is None:
         return requested
     present = set(columns)
+    gone = [c for c in call.order if c not in present]
+    if gone:
+        raise _refuse(
+            "request",
+            "unknown_field",
+            f"Cannot sort on {_join(gone)}: not in this version of the data.",
+            f"不能按字段 {_join(gone, '、')} 排序：该数据版本中没有此字段。",
+            actual=gone,
+        )
     if call.fields is not None:
         missing = [f for f in requested if f not in present]
         if missing:
@@ -481,6 +507,21 @@ def _masked_filters(policy: Policy, call: Call) -> None:
             left_operand=f.column,
             right_operand=duty.masking,
             actual=f.parameter or f"{f.column} {f.operator} {_plain(f.value)}",
+        )
+    for column in call.order:
+        op = masked.get(column)
+        if op is None:
+            continue
+        duty = next(d for d in policy.permission[0].duty if d.target == column)
+        raise _refuse(
+            "permission",
+            "sort_on_masked_field",
+            f"Cannot sort on {column}: the grant has it {MASKING_OPS[op][1]}, and the order of "
+            f"its raw values would reveal them.",
+            f"不能按字段 {column} 排序：授权要求对其{MASKING_OPS[op][0]}，按原值排序会泄露其内容。",
+            left_operand=column,
+            right_operand=duty.masking,
+            actual=column,
         )
 
 

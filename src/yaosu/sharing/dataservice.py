@@ -10,9 +10,8 @@ quota), its rows reserved up front and the unused part given back at the end."""
 from __future__ import annotations
 
 import json
+import math
 import threading
-import time
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -42,28 +41,6 @@ Sessions = Callable[[bool], Session]
 MAX_PAGE = 1_000_000  # rows of one call (streamed; the row quota caps it further)
 
 
-class _RateWindow:
-    """Calls of each grant in the last 60 s, per serving process (the rate constraint)."""
-
-    def __init__(self) -> None:
-        self._calls: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def recent(self, grant_id: str, now: float) -> tuple[int, float | None]:
-        with self._lock:
-            q = self._calls.setdefault(grant_id, deque())
-            while q and q[0] <= now - 60:
-                q.popleft()
-            return len(q), (q[0] if q else None)
-
-    def add(self, grant_id: str, now: float) -> None:
-        with self._lock:
-            self._calls.setdefault(grant_id, deque()).append(now)
-
-
-rate_window = _RateWindow()
-
-
 @dataclass
 class Admitted:
     """An admitted call: what to run and how to settle it."""
@@ -78,6 +55,8 @@ class Admitted:
     reserved: int  # rows held against the daily quota (0 without one)
     page_limit: int  # rows this call may return
     query_digest: str
+    at: datetime  # when the call was decided (the rate window counts it at this time)
+    key_value: Any = None  # a lookup's key, typed as its column
 
 
 def _grant_status(grant: Grant, now: datetime) -> str:
@@ -86,7 +65,49 @@ def _grant_status(grant: Grant, now: datetime) -> str:
     return "expired" if aware(grant.not_after) < now else "active"
 
 
+def _us(at: datetime) -> int:
+    """Microseconds since the epoch: the time unit of the shared rate window."""
+    return int(at.timestamp() * 1_000_000)
+
+
+def _rate_refusal(limit: int, now: datetime, oldest_us: int | None) -> TooManyRequests:
+    wait = 60
+    if oldest_us is not None:
+        wait = min(60, max(1, math.ceil((oldest_us + repo.RATE_WINDOW_US - _us(now)) / 1e6)))
+    return TooManyRequests(
+        f"At most {limit:,} calls a minute; retry in {wait} s.",
+        f"每分钟最多调用 {limit:,} 次，请 {wait} 秒后重试。",
+        code="rate_exceeded",
+        retry_after=wait,
+        failed={
+            "rule": "permission",
+            "left_operand": "yaosu:ratePerMinute",
+            "operator": "lteq",
+            "right_operand": limit,
+            "actual": limit + 1,
+            "code": "rate_exceeded",
+            "message": f"At most {limit:,} calls a minute; retry in {wait} s.",
+            "message_zh": f"每分钟最多调用 {limit:,} 次，请 {wait} 秒后重试。",
+        },
+    )
+
+
+def _invalid_key(column: str, column_type: str, problem: str) -> Invalid:
+    return Invalid(
+        f"The key does not fit the key field {column!r} ({column_type}): {problem}.",
+        f"查询键与键字段 {column!r}（{filters.COLUMN_TYPES.get(column_type, (column_type,))[0]}）"
+        "的类型不符。",
+        code="invalid_key",
+        field=column,
+        type=column_type,
+    )
+
+
 class DataService:
+    def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
+        # The time calls are decided at; tests put a fixed clock here to move the rate window.
+        self.clock = clock
+
     def _load(self, session: Session, subject: Subject, grant_id: str) -> tuple[Grant, Resource]:
         grant = grant_service.get(session, subject, grant_id)
         if subject.org_id != grant.consumer_id:
@@ -131,10 +152,17 @@ class DataService:
         delivery: str = "api",
         count: bool = True,
     ) -> Admitted:
-        """Decide the call; count it (or its refusal) in a committed metering transaction."""
+        """Decide the call; count it (or its refusal) in a committed metering transaction.
+
+        Every column the call names — fields, filters, sort, lookup key — must be granted, and
+        filters, sorts and keys may not touch a masked one: the policy evaluator decides this
+        before anything is parsed against the data, so a column outside the grant is refused the
+        same way whether it exists or not, and its type is never revealed. The per-minute rate
+        and the daily quotas are decided and recorded in one locked database step
+        (``repo.rate_room``), shared by every server process."""
         grant, resource = self._load(session, subject, grant_id)
         policy = _policy(grant)
-        now = utcnow()
+        now = self.clock()
         day = day_of(now).isoformat()
         shape = {
             "fields": list(fields) if fields is not None else None,
@@ -145,21 +173,29 @@ class DataService:
             "delivery": delivery,
         }
         query_digest = digest(shape)
+        granted = set(policy.terms.fields)
+        rate = policy.terms.quota.rate_per_minute
+        key_value: Any = None
         try:
             version = self._version(session, resource)
             types = {c["name"]: c["type"] for c in version.columns}
-            parsed = filters.parse_filters(params, list(types), types)
+            # Filters on columns outside the grant or masked are never parsed against the data
+            # (whether such a column exists, and its type, stay hidden; any operator, known or
+            # not, is refused alike): they reach the evaluator only to be refused.
+            masked = policy.terms.masked
+            plain = {k: v for k, v in params.items() if k in granted and k not in masked}
+            held = [
+                filters.Filter(column=k, operator="eq", value=None, parameter=k)
+                for k in params
+                if k not in plain and k not in filters.RESERVED_PARAMS
+            ]
+            parsed = held + filters.parse_filters(plain, list(types), types)
             if key is not None:
                 parsed.append(
-                    filters.Filter(
-                        column=key[0],
-                        operator="eq",
-                        value=filters.parse_literal(key[1], types.get(key[0], "text")),
-                        parameter="key",
-                    )
+                    filters.Filter(column=key[0], operator="eq", value=None, parameter="key")
                 )
             usage = repo.usage(session, grant.id, day)
-            recent, oldest = rate_window.recent(grant.id, time.time())
+            recent, oldest = repo.recent_calls(session, grant.id, _us(now)) if rate else (0, None)
             decision = evaluate.decide(
                 policy,
                 evaluate.Call(
@@ -168,12 +204,13 @@ class DataService:
                     at=now,
                     fields=tuple(fields) if fields is not None else None,
                     filters=tuple(parsed),
+                    order=tuple(column for column, _ in order),
                     usage=evaluate.Usage(
                         calls_today=int(usage.calls) if usage else 0,
                         rows_today=int(usage.rows) if usage else 0,
                         calls_last_minute=recent,
                         oldest_call_last_minute=(
-                            datetime.fromtimestamp(oldest).astimezone() if oldest else None
+                            datetime.fromtimestamp(oldest / 1e6, UTC) if oldest else None
                         ),
                     ),
                     delivery_mode=delivery,
@@ -182,21 +219,9 @@ class DataService:
                 columns=list(types),
             )
             obligations = decision.obliged()
-            masked = set(policy.terms.masked)
-            for column, _ in order:
-                if column in masked:
-                    raise Forbidden(
-                        f"Sorting on the masked field {column!r} would reveal it.",
-                        f"按脱敏字段 {column!r} 排序会泄露其原值。",
-                        code="sort_on_masked_field",
-                        failed={"left_operand": "yaosu:field", "actual": column},
-                    )
-                if column not in types:
-                    raise Invalid(
-                        f"Unknown sort field {column!r}.",
-                        f"未知的排序字段 {column!r}。",
-                        code="unknown_field",
-                    )
+            if key is not None:
+                key_value = _typed_key(key[0], key[1], types)
+                parsed[-1] = parsed[-1].model_copy(update={"value": key_value})
             projections = self._projections(version, obligations)
             where = filters.compile_where(obligations.row_filter, parsed, types)
         except YaosuError as exc:
@@ -208,22 +233,31 @@ class DataService:
         if not count:  # the caller meters the call once it has its answer (lookups)
             return Admitted(
                 grant, version, policy, obligations, projections, where, day, 0, wanted,
-                query_digest,
+                query_digest, now, key_value,
             )  # fmt: skip
+        quota = policy.terms.quota
+        over: YaosuError | None = None
         with transaction(sessions(True)) as m:
-            quota = policy.terms.quota
-            if not repo.take_call(m, grant.id, day, quota.calls_per_day):
+            if rate is not None:
+                room, oldest = repo.rate_room(m, grant.id, _us(now), rate)
+                if not room:
+                    over = _rate_refusal(rate, now, oldest)
+            if over is None and not repo.take_call(m, grant.id, day, quota.calls_per_day):
                 over = TooManyRequests(
                     "The grant's daily call quota is used up.",
                     "该授权今日调用次数已用完。",
                     code="quota_calls_exceeded",
                     retry_after=_until_midnight(now),
                 )
+            if over is not None:
                 m.rollback()
-                self._refused(sessions, subject, grant.id, day, over, query_digest)
-                raise over
-            reserved = repo.take_rows(m, grant.id, day, wanted, quota.rows_per_day)
-        rate_window.add(grant.id, time.time())
+            else:
+                if rate is not None:
+                    repo.record_rate_call(m, grant.id, _us(now))
+                reserved = repo.take_rows(m, grant.id, day, wanted, quota.rows_per_day)
+        if over is not None:
+            self._refused(sessions, subject, grant.id, day, over, query_digest)
+            raise over
         if reserved == 0 and quota.rows_per_day is not None:
             spent = TooManyRequests(
                 "The grant's daily row quota is used up.",
@@ -245,6 +279,7 @@ class DataService:
             reserved,
             page_limit,
             query_digest,
+            now,
         )
 
     def _projections(self, version: DatasetVersion, obligations: evaluate.Obligations) -> list[Any]:
@@ -354,12 +389,14 @@ class DataService:
             order_by=list(order),
             limit=a.page_limit,
             cursor=cursor,
+            scope=_cursor_scope(a),
         )
         try:
             chunks, stats = engine().stream(q, fmt)
         except YaosuError as exc:
+            exc = _engine_error(exc)
             self._fail(sessions, subject, a, exc)
-            raise
+            raise exc from None
 
         def body() -> Iterator[bytes]:
             sent = 0
@@ -397,12 +434,22 @@ class DataService:
         purpose: str | None,
     ) -> dict[str, Any] | None:
         """One entity by its key (e.g. a resident ID or a USCC). The key field must be granted
-        unmasked: looking up by a hidden value would reveal it."""
+        unmasked: looking up by a hidden value would reveal it. The key text is read as a value
+        of the key field's type (integer, float, date, date-time, boolean or text); one that
+        does not parse is refused with ``invalid_key``."""
         column = by
         if column is None:
             grant, resource = self._load(session, subject, grant_id)
-            version = self._version(session, resource)
-            column = _key_column(session, version, _policy(grant))
+            try:
+                version = self._version(session, resource)
+                column = _key_column(session, version, _policy(grant))
+            except YaosuError as exc:
+                now = self.clock()
+                self._refused(
+                    sessions, subject, grant.id, day_of(now).isoformat(), exc,
+                    digest({"key": [None, key], "delivery": "api"}),
+                )  # fmt: skip
+                raise
         a = self.admit(
             sessions,
             session,
@@ -422,13 +469,14 @@ class DataService:
             found = engine().lookup(
                 grant_storage_path(a.version),
                 quote_ident(column),
-                filters.coerce(key, {c["name"]: c["type"] for c in a.version.columns}[column]),
+                a.key_value,
                 a.projections,
                 a.where,
             )
         except YaosuError as exc:
-            self._fail(sessions, subject, a, exc)
-            raise
+            exc = _engine_error(exc)
+            self._meter_failed(sessions, subject, a, exc)
+            raise exc from None
         size = len(json.dumps(found, default=str).encode()) if found else 0
         self._meter_once(sessions, subject, a, 1 if found else 0, size)
         return found
@@ -436,15 +484,29 @@ class DataService:
     def _meter_once(
         self, sessions: Sessions, subject: Subject, a: Admitted, rows: int, nbytes: int
     ) -> None:
-        """Count a short call in one transaction: quota check, usage and its ledger entry. A
-        call over quota is refused and its answer withheld."""
+        """Count a short call in one transaction: rate, quota check, usage and its ledger entry.
+        A call over the rate or a quota is refused and its answer withheld."""
         quota = a.policy.terms.quota
+        rate = quota.rate_per_minute
         refused: YaosuError | None = None
         with transaction(sessions(True)) as m:
-            counted = repo.count_call(
+            room, oldest = True, None
+            if rate is not None:
+                room, oldest = repo.rate_room(m, a.grant.id, _us(a.at), rate)
+            counted = room and repo.count_call(
                 m, a.grant.id, a.day, rows, nbytes, quota.calls_per_day, quota.rows_per_day
             )
-            if not counted:
+            if not room:
+                refused = _rate_refusal(rate or 0, a.at, oldest)
+                repo.count_refusal(m, a.grant.id, a.day, refused.code)
+                ledger_service.record(
+                    m,
+                    "sharing.call_refused",
+                    subject.actor,
+                    [a.grant.id],
+                    {"code": refused.code, "query": a.query_digest},
+                )
+            elif not counted:
                 usage = repo.usage(m, a.grant.id, a.day)
                 calls_left = quota.calls_per_day is None or (
                     usage is None or usage.calls < quota.calls_per_day
@@ -467,6 +529,8 @@ class DataService:
                     {"code": code, "query": a.query_digest},
                 )
             else:
+                if rate is not None:
+                    repo.record_rate_call(m, a.grant.id, _us(a.at))
                 ledger_service.record(
                     m,
                     "sharing.service_called",
@@ -474,9 +538,15 @@ class DataService:
                     [a.grant.id],
                     {"kind": "lookup", "rows": rows, "bytes": nbytes, "query": a.query_digest},
                 )
-        rate_window.add(a.grant.id, time.time())
         if refused is not None:
             raise refused
+
+    def _meter_failed(
+        self, sessions: Sessions, subject: Subject, a: Admitted, exc: YaosuError
+    ) -> None:
+        """A lookup that failed in the engine: a refusal, counted and in the ledger (it was never
+        admitted as a call, so it takes nothing from the quotas or the rate)."""
+        self._refused(sessions, subject, a.grant.id, a.day, exc, a.query_digest)
 
     def schema(self, session: Session, subject: Subject, grant_id: str) -> dict[str, Any]:
         """The granted fields with their types after masking and their Chinese labels."""
@@ -553,6 +623,39 @@ def _compiled(
         c["name"]: masking.CompiledColumn(c["name"], filters.quote_ident(c["name"]), [], c, None)
         for c in version.columns
     }
+
+
+def _typed_key(column: str, text: str, types: Mapping[str, str]) -> Any:
+    """A lookup key as a value of its column's type, or ``invalid_key``."""
+    column_type = types.get(column)
+    if column_type is None:
+        raise Invalid(
+            f"The key field {column!r} is not in this version of the data.",
+            f"该数据版本中没有键字段 {column!r}。",
+            code="unknown_field",
+        )
+    try:
+        return filters.parse_literal(text, column_type)
+    except ValueError as exc:
+        raise _invalid_key(column, column_type, str(exc)) from None
+
+
+def _cursor_scope(a: Admitted) -> str:
+    """What a page cursor is bound to besides the query: the grant, so that a cursor minted
+    under one grant is refused under another (even on the same version, order and filter)."""
+    return f"grant:{a.grant.id}"
+
+
+def _engine_error(exc: YaosuError) -> YaosuError:
+    """An engine error as the client may see it. A value that does not convert is reported
+    without DuckDB's text, which can quote a stored (possibly hidden) value."""
+    if exc.code != "bad_value":
+        return exc
+    return Invalid(
+        "A filter or key value does not fit its column's type.",
+        "筛选条件或查询键的值与列类型不符。",
+        code="bad_value",
+    )
 
 
 def _until_midnight(now: datetime) -> int:

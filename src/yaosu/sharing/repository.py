@@ -6,14 +6,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from yaosu.identity.subject import Subject
+from yaosu.kit.ids import new_id
 from yaosu.models.sharing import (
     Grant,
+    GrantRateCall,
     GrantRefusal,
     GrantUsage,
     ResponsibilityItem,
@@ -135,7 +137,10 @@ def count_call(
         rows_limit is not None and rows > rows_limit
     ):
         return False  # a first call of the day cannot pass these either
-    return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+    # RETURNING, not rowcount: under contention PostgreSQL's rowcount of an upsert whose
+    # conditional update was skipped is not reliable (measured: 16 concurrent calls at a quota
+    # of 5 all reported a row).
+    return session.execute(stmt.returning(GrantUsage.calls)).first() is not None
 
 
 def take_rows(session: Session, grant_id: str, day: str, wanted: int, limit: int | None) -> int:
@@ -173,6 +178,49 @@ def settle(
         .where(GrantUsage.grant_id == grant_id, GrantUsage.day == day)
         .values(rows=GrantUsage.rows + (rows - reserved), bytes=GrantUsage.bytes + nbytes)
     )
+
+
+RATE_WINDOW_US = 60_000_000  # the per-minute rate counts calls in the last 60 seconds
+
+
+def lock_grant(session: Session, grant_id: str) -> None:
+    """Hold the grant's row until the transaction ends (PostgreSQL ``FOR NO KEY UPDATE``;
+    SQLite writers are already serialized by ``BEGIN IMMEDIATE``), so that admissions of one
+    grant run one after another, in every server process. ``NO KEY`` leaves the row's key
+    share free: rows that reference the grant (usage, refusals) can still be inserted by other
+    transactions, which would otherwise wait on this one while it waits on them. Metering
+    transactions take their locks in one order — grant, usage, refusals, ledger head."""
+    session.execute(
+        select(Grant.id).where(Grant.id == grant_id).with_for_update(key_share=True)
+    ).first()
+
+
+def recent_calls(session: Session, grant_id: str, now_us: int) -> tuple[int, int | None]:
+    """Calls admitted in the 60 seconds up to ``now_us`` and the time of the oldest of them."""
+    n, oldest = session.execute(
+        select(func.count(), func.min(GrantRateCall.at_us)).where(
+            GrantRateCall.grant_id == grant_id, GrantRateCall.at_us > now_us - RATE_WINDOW_US
+        )
+    ).one()
+    return int(n), (int(oldest) if oldest is not None else None)
+
+
+def rate_room(session: Session, grant_id: str, now_us: int, limit: int) -> tuple[bool, int | None]:
+    """Whether one more call fits the rate at ``now_us`` (and the oldest call in the window).
+    Locks the grant and forgets calls older than the window; call ``record_rate_call`` in the
+    same transaction when the call is admitted, so the check and the record are one step."""
+    lock_grant(session, grant_id)
+    session.execute(
+        delete(GrantRateCall).where(
+            GrantRateCall.grant_id == grant_id, GrantRateCall.at_us <= now_us - RATE_WINDOW_US
+        )
+    )
+    n, oldest = recent_calls(session, grant_id, now_us)
+    return n < limit, oldest
+
+
+def record_rate_call(session: Session, grant_id: str, now_us: int) -> None:
+    session.execute(insert(GrantRateCall).values(id=new_id(), grant_id=grant_id, at_us=now_us))
 
 
 def count_refusal(session: Session, grant_id: str, day: str, code: str) -> None:

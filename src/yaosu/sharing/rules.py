@@ -3,6 +3,7 @@ new request is routed (refused, approved automatically, or reviewed). No I/O."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from yaosu.kit.errors import Conflict, Invalid
@@ -61,6 +62,24 @@ def check_transition(current: str, target: str, machine: str = "request") -> Non
             current=current,
             target=target,
         )
+
+
+# A law or regulation named by its title in book-title marks: 《…法》 (a law, 民法典 too),
+# 《…条例》, 《…规定》, 《…办法》, 《…决定》 or 《…细则》, optionally with an edition note in
+# brackets (《…法（2021年修正）》); at least two Chinese characters before the kind.
+LAW_KINDS = ("法典", "法", "条例", "规定", "办法", "决定", "细则")
+_LAW_TITLE = re.compile(
+    r"《(?P<title>[^《》\s]*?[\u4e00-\u9fff][^《》\s]*?[\u4e00-\u9fff][^《》\s]*?"
+    r"(?:" + "|".join(LAW_KINDS) + r"))(?:[（(][^《》（）()]{1,30}[）)])?》"
+)
+
+
+def cited_law(legal_basis: str | None) -> str | None:
+    """The first law or regulation a request's legal basis names by title (``《个人信息保护法》``),
+    or None. This is what lets the data authority lift the masking of a sensitive field: a
+    bare "依法", a notice (《关于…的通知》) or a plan (《…方案》) names no law."""
+    found = _LAW_TITLE.search(legal_basis or "")
+    return f"《{found.group('title')}》" if found else None
 
 
 def check_vocabulary(purpose: str, delivery_mode: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,6 +32,16 @@ class Narrowing(BaseModel):
     masking: dict[str, dict[str, Any]] | None = Field(
         default=None,
         description='Field → masking rule, e.g. {"sfzh": {"op": "mask", "format": "resident_id"}}',
+    )
+    unmask: dict[str, Annotated[str, Field(max_length=2000)]] | None = Field(
+        default=None,
+        max_length=500,
+        description="Field → the reason to lift its default masking. A reviewed grant masks "
+        "every personal field by the resource's default masking policy; a general personal "
+        "field (一般个人信息) is lifted with a reason, a sensitive one (敏感个人信息) only by the "
+        "data authority and only when the request's legal basis names a law (《…法》, "
+        "《…条例》…). The reason is kept in the ledger and on the grant.",
+        examples=[{"xm": "窗口核验须比对姓名"}],
     )
     term_days: int | None = Field(default=None, ge=1, le=3 * 365)
     row_filter: list[dict[str, Any]] | None = Field(
@@ -92,6 +102,11 @@ class Grant(BaseModel):
     not_after: UTCDateTime
     delivery_mode: str
     status_reason: str | None
+    unmasked: dict[str, Any] | None = Field(
+        default=None,
+        description="Personal fields a reviewer released without their default masking: "
+        "field → reason, class, stage, reviewer, time (and the law cited, for sensitive ones)",
+    )
     created_at: UTCDateTime
     updated_at: UTCDateTime
 

@@ -13,10 +13,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from yaosu.catalog.service import resource_service
+from yaosu.classification import masking
 from yaosu.classification.service import classification_service
 from yaosu.config import get_node_key
 from yaosu.identity.service import did_for, org_service
 from yaosu.identity.subject import Subject
+from yaosu.kit import netguard
 from yaosu.kit.crypto import seal, unseal
 from yaosu.kit.errors import Conflict, Forbidden, Invalid, not_found
 from yaosu.kit.ids import new_id
@@ -48,6 +50,27 @@ def _fields_of(session: Session, resource: Resource) -> list[str]:
         if version is not None:
             return [c["name"] for c in version.columns]
     return [f["name"] for f in resource.fields or []]
+
+
+def _columns_of(session: Session, resource: Resource) -> list[dict[str, Any]]:
+    """The resource's columns with their types: its current version's, else its catalog's
+    information items (whose type names the masking check reads alike)."""
+    if resource.current_version_id:
+        version = session.get(DatasetVersion, resource.current_version_id)
+        if version is not None:
+            return [dict(c) for c in version.columns]
+    return [{"name": f["name"], "type": f.get("type") or "string"} for f in resource.fields or []]
+
+
+def _lift_holds(entry: Any, pi_class: str) -> bool:
+    """Whether a recorded lifting of a default mask still holds for the field's class now: a
+    reason for a general field; the data authority, a cited law and a reason for a sensitive
+    one."""
+    if not isinstance(entry, dict) or not str(entry.get("reason") or "").strip():
+        return False
+    if pi_class == "sensitive":
+        return entry.get("stage") == "authority" and bool(entry.get("law"))
+    return pi_class == "general"
 
 
 def _check_fields(wanted: Sequence[str], available: Sequence[str]) -> list[str]:
@@ -282,7 +305,7 @@ class ShareRequestService:
             )
         narrowed = dict(req.narrowed or {})
         if data.approve and data.narrowing is not None:
-            narrowed = self._narrow(session, req, narrowed, data.narrowing)
+            narrowed = self._narrow(session, subject, req, stage, narrowed, data.narrowing)
         now = utcnow()
         req.decisions = [
             *req.decisions,
@@ -320,16 +343,217 @@ class ShareRequestService:
         if target == "approved":
             resource = session.get(Resource, req.resource_id)
             assert resource is not None
-            grant_service.issue(session, subject.actor, req, resource)
+            masking, lifted = self.reviewed_masking(session, req, resource, narrowed)
+            grant_service.issue(
+                session,
+                subject.actor,
+                req,
+                resource,
+                narrowed={**narrowed, "masking": masking},
+                unmasked=lifted,
+            )
         return req
+
+    # --- masking of reviewed grants -------------------------------------------------------------
+    def reviewed_masking(
+        self, session: Session, req: ShareRequest, resource: Resource, narrowed: dict[str, Any]
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+        """The masking a reviewed grant carries, and the fields lifted from it with their
+        reasons: every personal field of the grant masked by the resource's default policy,
+        except the ones a reviewer lifted with a reason that still holds for the field's class
+        now (a field reclassified as sensitive since is masked again), with the reviewers' own
+        rules on top."""
+        fields = list(narrowed.get("fields", req.fields))
+        personal = classification_service.personal_masking(session, resource, fields)
+        lifted = {
+            f: entry
+            for f, entry in (narrowed.get("unmasked") or {}).items()
+            if f in personal and _lift_holds(entry, personal[f][0])
+        }
+        masking = {f: rule for f, (_, rule) in personal.items() if f not in lifted}
+        masking.update(narrowed.get("masking") or {})
+        return {f: r for f, r in masking.items() if f in fields}, lifted
+
+    def masking_plan(
+        self, session: Session, req: ShareRequest, resource: Resource | None
+    ) -> Sequence[dict[str, Any]]:
+        """Per field still on offer: its personal-information class, its default rule, the rule
+        a grant issued now would carry, and the lifting decision if any — what a review form
+        shows beside each field."""
+        narrowed = dict(req.narrowed or {})
+        fields = list(narrowed.get("fields", req.fields))
+        if resource is None:
+            return [
+                {"field": f, "pi_class": "none", "default": None, "effective": None} for f in fields
+            ]
+        personal = classification_service.personal_masking(session, resource, fields)
+        masking, lifted = self.reviewed_masking(session, req, resource, narrowed)
+        return [
+            {
+                "field": f,
+                "pi_class": personal[f][0] if f in personal else "none",
+                "default": personal[f][1] if f in personal else None,
+                "effective": masking.get(f),
+                "reviewer_rule": f in (narrowed.get("masking") or {}),
+                "unmasked": lifted.get(f),
+            }
+            for f in fields
+        ]
+
+    def _unmask(
+        self,
+        subject: Subject,
+        req: ShareRequest,
+        stage: str,
+        narrowed: dict[str, Any],
+        offered: Sequence[str],
+        personal: dict[str, tuple[str, dict[str, Any]]],
+        n: schemas.Narrowing,
+    ) -> dict[str, dict[str, Any]]:
+        """Check each field a reviewer lifts from the default masking and record why."""
+        entries: dict[str, dict[str, Any]] = {}
+        earlier_rules = narrowed.get("masking") or {}
+        for f, reason in (n.unmask or {}).items():
+            if f not in offered:
+                raise Invalid(
+                    f"Field {f!r} is not among the fields on offer.",
+                    f"字段 {f!r} 不在本次审核的字段范围内。",
+                    code="fields_not_requested",
+                    field=f,
+                )
+            if f in (n.masking or {}):
+                raise Invalid(
+                    f"Field {f!r} is both masked and unmasked in this decision.",
+                    f"字段 {f!r} 在同一审核意见中既被脱敏又被取消脱敏。",
+                    code="masking_conflict",
+                    field=f,
+                )
+            if f not in personal:
+                raise Invalid(
+                    f"Field {f!r} holds no personal information; it is not masked by default.",
+                    f"字段 {f!r} 不含个人信息，默认不脱敏，无需取消。",
+                    code="not_masked_by_default",
+                    field=f,
+                )
+            pi_class = personal[f][0]
+            law = None
+            if pi_class == "sensitive":
+                if stage != "authority":
+                    raise Forbidden(
+                        f"Field {f!r} is sensitive personal information (敏感个人信息): only "
+                        "the data authority may lift its masking.",
+                        f"字段 {f!r} 属于敏感个人信息，只有数据主管部门可以决定取消脱敏。",
+                        code="sensitive_unmask_authority_only",
+                        field=f,
+                    )
+                law = rules.cited_law(req.legal_basis)
+                if law is None:
+                    raise Invalid(
+                        f"Field {f!r} is sensitive personal information: its masking is lifted "
+                        "only when the request's legal basis names a law or regulation by its "
+                        "title (《…法》, 《…条例》…); this one names none.",
+                        f"字段 {f!r} 属于敏感个人信息：仅当申请的法律依据以书名号列明法律法规"
+                        "（如《…法》《…条例》）时才可取消脱敏，本申请未列明。",
+                        code="legal_basis_names_no_law",
+                        field=f,
+                    )
+            if f in earlier_rules:
+                raise Invalid(
+                    f"An earlier review masked field {f!r}; a later stage can only narrow.",
+                    f"字段 {f!r} 已由前一审核环节要求脱敏，后续环节只能进一步收窄。",
+                    code="masked_by_earlier_review",
+                    field=f,
+                )
+            text = reason.strip()
+            if not text:
+                raise Invalid(
+                    f"Give the reason to release field {f!r} without masking.",
+                    f"取消字段 {f!r} 的脱敏须填写理由。",
+                    code="unmask_reason_required",
+                    field=f,
+                )
+            entries[f] = {
+                "reason": text,
+                "pi_class": pi_class,
+                "stage": stage,
+                "by": subject.user_id,
+                "at": utcnow().isoformat(),
+                "law": law,
+            }
+        return entries
+
+    def _masking(
+        self,
+        session: Session,
+        req: ShareRequest,
+        resource: Resource,
+        narrowed: dict[str, Any],
+        offered: Sequence[str],
+        personal: dict[str, tuple[str, dict[str, Any]]],
+        wanted: dict[str, dict[str, Any]],
+    ) -> dict[str, dict[str, Any]]:
+        """Check a reviewer's masking rules: on fields on offer, fit for the columns' types, and
+        never revealing more than the rule they replace (the default one, or an earlier
+        reviewer's); the lifting of a default goes through ``unmask`` with its reason."""
+        not_offered = [f for f in wanted if f not in offered]
+        if not_offered:
+            raise Invalid(
+                f"A reviewer masks only fields on offer; not on offer: {', '.join(not_offered)}.",
+                f"只能对本次审核范围内的字段设置脱敏；以下字段不在范围内：{'、'.join(not_offered)}。",
+                code="fields_not_requested",
+                unknown=not_offered,
+            )
+        parsed = masking.parse_policy({"name": "review", "rules": wanted})
+        columns = _columns_of(session, resource)
+        try:
+            masking.check_policy(parsed, columns)
+        except Invalid as exc:
+            problems = exc.details.get("problems", [])
+            first = problems[0] if problems else {"message": exc.message, "message_zh": ""}
+            raise Invalid(
+                f"A masking rule does not fit its column: {first['message']}.",
+                f"脱敏规则与字段类型不符：{first.get('message_zh') or exc.message_zh}。",
+                code="masking_does_not_fit",
+                problems=problems,
+            ) from None
+        earlier = narrowed.get("masking") or {}
+        lifted = narrowed.get("unmasked") or {}
+        for f, rule in parsed.rules.items():
+            if f in earlier:
+                baseline: dict[str, Any] | None = earlier[f]
+            elif f in personal and not _lift_holds(lifted.get(f), personal[f][0]):
+                baseline = personal[f][1]  # a lift that no longer holds is no lift
+            else:
+                baseline = None
+            base = (
+                masking.parse_policy({"name": "base", "rules": {f: baseline}}).rules[f]
+                if baseline is not None
+                else None
+            )
+            if not masking.at_least_as_strong(rule, base):
+                raise Invalid(
+                    f"The rule for {f!r} would reveal more than its current masking "
+                    f"({(baseline or {}).get('op')}); a reviewer can only narrow. To release "
+                    "a personal field, unmask it with a reason.",
+                    f"字段 {f!r} 的脱敏规则弱于现有规则（{(baseline or {}).get('op')}），"
+                    "审核只能收窄；如须取消个人信息字段的脱敏，请填写理由取消脱敏。",
+                    code="masking_not_narrower",
+                    field=f,
+                    current=baseline,
+                )
+        return dict(wanted)
 
     def _narrow(
         self,
         session: Session,
+        subject: Subject,
         req: ShareRequest,
+        stage: str,
         narrowed: dict[str, Any],
         n: schemas.Narrowing,
     ) -> dict[str, Any]:
+        resource = session.get(Resource, req.resource_id)
+        assert resource is not None
         if n.fields is not None:
             extra = [f for f in n.fields if f not in req.fields]
             if extra:
@@ -347,8 +571,14 @@ class ShareRequestService:
                     code="term_not_shorter",
                 )
             narrowed["term_days"] = n.term_days
-        if n.masking is not None:
-            narrowed["masking"] = {**narrowed.get("masking", {}), **n.masking}
+        offered = list(narrowed.get("fields", req.fields))
+        personal = classification_service.personal_masking(session, resource, offered)
+        if n.unmask:
+            lifts = self._unmask(subject, req, stage, narrowed, offered, personal, n)
+            narrowed["unmasked"] = {**(narrowed.get("unmasked") or {}), **lifts}
+        if n.masking:
+            rules_ = self._masking(session, req, resource, narrowed, offered, personal, n.masking)
+            narrowed["masking"] = {**(narrowed.get("masking") or {}), **rules_}
         if n.row_filter is not None:
             narrowed["row_filter"] = [*narrowed.get("row_filter", []), *n.row_filter]
         for key in ("calls_per_day", "rows_per_day", "rate_per_minute"):
@@ -356,9 +586,8 @@ class ShareRequestService:
             if value is not None:
                 narrowed[key] = min(value, narrowed.get(key, value))
         # Check the would-be policy now, so a bad masking rule or filter is refused here.
-        resource = session.get(Resource, req.resource_id)
-        assert resource is not None
-        grant_service.compose(session, req, resource, narrowed, "check")
+        effective, _ = self.reviewed_masking(session, req, resource, narrowed)
+        grant_service.compose(session, req, resource, {**narrowed, "masking": effective}, "check")
         return narrowed
 
     def requestable_fields(self, session: Session, resource: Resource) -> Sequence[str]:
@@ -470,9 +699,22 @@ class GrantService:
                 evaluate.check_columns(built, version.columns)
         return built.document(), start, end
 
-    def issue(self, session: Session, actor: Actor, req: ShareRequest, resource: Resource) -> Grant:
+    def issue(
+        self,
+        session: Session,
+        actor: Actor,
+        req: ShareRequest,
+        resource: Resource,
+        *,
+        narrowed: dict[str, Any] | None = None,
+        unmasked: dict[str, dict[str, Any]] | None = None,
+    ) -> Grant:
+        """Issue the grant of an approved request: its policy from ``narrowed`` (the request's
+        own by default; a reviewed request passes its masking already resolved) and the fields
+        released without masking, with their reasons."""
         grant_id = new_id()
-        doc, start, end = self.compose(session, req, resource, req.narrowed or {}, grant_id)
+        terms = (req.narrowed or {}) if narrowed is None else narrowed
+        doc, start, end = self.compose(session, req, resource, terms, grant_id)
         grant = Grant(
             id=grant_id,
             request_id=req.id,
@@ -484,6 +726,7 @@ class GrantService:
             not_before=start,
             not_after=end,
             delivery_mode=req.delivery_mode,
+            unmasked=unmasked or None,
             created_by=actor.user,
         )
         session.add(grant)
@@ -494,7 +737,7 @@ class GrantService:
             "sharing.grant_issued",
             actor,
             [grant.id, req.id, resource.id, req.consumer_id],
-            {"policy": doc},
+            {"policy": doc, "unmasked": unmasked} if unmasked else {"policy": doc},
         )
         return grant
 
@@ -599,6 +842,13 @@ MAX_WEBHOOK_URL = 500
 """Characters a subscription's URL may have (the column's size), after normalisation."""
 
 
+def _check_webhook_url(url: str) -> None:
+    """A webhook goes to an http(s) address the node's policy allows (``kit.netguard``: no
+    loopback, link-local or metadata address, private ones only when ``YAOSU_PULL_ALLOW``
+    lists them); checked again at every delivery."""
+    netguard.check_url(url, netguard.node_policy(), code="webhook_forbidden", unresolved_ok=True)
+
+
 class SubscriptionService:
     """Webhooks for new versions of granted resources, signed with a per-subscription secret."""
 
@@ -611,6 +861,7 @@ class SubscriptionService:
                 f"回调地址有 {len(url)} 个字符，最多 {MAX_WEBHOOK_URL} 个。",
                 code="url_too_long",
             )
+        _check_webhook_url(url)
         secret = secrets.token_urlsafe(32)
         sub = Subscription(
             id=new_id(),

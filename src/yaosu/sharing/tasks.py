@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
-import httpx
 from sqlalchemy.orm import Session
 
 from yaosu.db.uow import transaction
+from yaosu.kit import netguard
 from yaosu.kit.timeutil import utcnow
 from yaosu.sharing.service import request_service, subscription_service
 
@@ -17,9 +17,20 @@ log = logging.getLogger("yaosu.sharing")
 
 
 def http_post(url: str, body: bytes, headers: Mapping[str, str]) -> int:
-    """POST a webhook; redirects are not followed (a subscriber's URL is what was approved)."""
-    with httpx.Client(timeout=10, follow_redirects=False) as client:
-        return client.post(url, content=body, headers=dict(headers)).status_code
+    """POST a webhook to the checked address of ``url`` (the address policy is applied again
+    at every delivery, since DNS answers change); redirects are not followed (a subscriber's
+    URL is what was approved). A refused address raises ``webhook_forbidden``."""
+    with netguard.open_http(
+        "POST",
+        url,
+        netguard.node_policy(),
+        code="webhook_forbidden",
+        headers=headers,
+        content=body,
+        timeout=10,
+        max_redirects=0,
+    ) as response:
+        return response.status_code
 
 
 def tick(sessions: Callable[[bool], Session], post: Callable[..., int] = http_post) -> int:

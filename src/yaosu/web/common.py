@@ -8,10 +8,13 @@ signed-in users the ``Access`` dependency checks it; for public forms ``form_gua
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
+import string
+import unicodedata
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -20,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from yaosu.identity.access import CSRF_COOKIE, CSRF_HEADER, PUBLIC
 from yaosu.identity.subject import Subject
-from yaosu.kit.errors import Forbidden, Invalid, YaosuError
+from yaosu.kit.errors import BadRequest, Forbidden, Invalid, YaosuError
 from yaosu.kit.timeutil import aware
 from yaosu.opendata import ratelimit
 from yaosu.web import i18n
@@ -55,6 +58,7 @@ def render(
     lang = lang_of(request)
     csrf = csrf_token(request)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    here = here if is_safe_next(here) else "/"  # "sign in and come back" links only to here
     switch = "en" if lang == "zh" else "zh"
     query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
     context = {
@@ -66,7 +70,8 @@ def render(
         "user": subject,
         "csrf": csrf,
         "here": here,
-        "switch_url": request.url.path + "?" + urlencode([*query, ("lang", switch)], doseq=True),
+        # Relative to the page itself: a path such as //host/x must not become a link off-site.
+        "switch_url": "?" + urlencode([*query, ("lang", switch)], doseq=True),
         **values,
     }
     response = templates.TemplateResponse(request, name, context, status_code=status_code)
@@ -90,6 +95,14 @@ def form_guard(request: Request) -> None:
 
 
 def visitor(request: Request, subject: Subject | None = Depends(PUBLIC)) -> Subject | None:
+    return subject
+
+
+def signing(request: Request, subject: Subject | None = Depends(PUBLIC)) -> Subject | None:
+    """A sign-in or sign-out form post: CSRF checked, and never counted against the open-data
+    rate limit (staff sign-in has its own limit against password guessing, per account and per
+    address: see docs/identity.md)."""
+    form_guard(request)
     return subject
 
 
@@ -121,11 +134,62 @@ def validated(model: type[M], data: dict[str, Any]) -> M:
         ) from None
 
 
-def safe_next(value: str | None) -> str:
-    """Only same-site paths: never an open redirect to another host."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return "/"
-    return value
+# --- where to go after signing in: a path of this site, nothing else -----------------------------
+NEXT_MAX = 2048
+# The ASCII characters a URI reference may hold as they are; anything else is percent-encoded.
+_URI_ASCII = string.ascii_letters + string.digits + "-._~:/?#[]@!$&'()*+,;=%"
+_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# Unicode categories never in a path we send: controls, format characters (zero-width, bidi
+# overrides), surrogates, private use, unassigned, line and paragraph separators.
+_BANNED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def _unsafe_layer(layer: str) -> bool:
+    """One spelling of the target (as sent, or decoded once more, or NFKC-folded) leaves the
+    site: not a single-slash path, a backslash (browsers read it as a slash), a control or
+    invisible character, or a dot segment (``/.//host`` collapses to ``//host``)."""
+    if not layer.startswith("/") or layer[1:2] in ("/", "\\"):
+        return True
+    if "\\" in layer or any(unicodedata.category(c) in _BANNED_CATEGORIES for c in layer):
+        return True
+    path = re.split(r"[?#]", layer, maxsplit=1)[0]
+    return any(part in (".", "..") for part in path.split("/"))
+
+
+def is_safe_next(value: str) -> bool:
+    """Whether ``value`` (a query or form value, so already decoded once) is a path of this
+    site in every reading a browser or a proxy might give it: as sent, percent-decoded again
+    (any number of times) and with full-width or compatibility characters folded (NFKC)."""
+    if len(value) > NEXT_MAX or _ESCAPE.search(value):
+        return False
+    layer = value
+    for _ in range(8):
+        if _unsafe_layer(layer) or _unsafe_layer(unicodedata.normalize("NFKC", layer)):
+            return False
+        try:
+            decoded = unquote(layer, errors="strict")
+        except UnicodeDecodeError:  # a percent-escape that is not UTF-8
+            return False
+        if decoded == layer:
+            return True
+        layer = decoded
+    return False  # encoded deeper than any link of ours
+
+
+def safe_next(value: str | None, default: str = "/workspace") -> str:
+    """The address to go to after signing in: a path of this site only, never another host
+    (no open redirect), returned percent-encoded in ASCII so it is always a valid header value.
+    Anything else is a 400 ``unsafe_next``: no form or link of ours sends it."""
+    if not value:
+        return default
+    if not is_safe_next(value):
+        raise BadRequest(
+            "The address to return to after signing in must be a path of this site "
+            "(such as /workspace).",
+            "登录后返回的地址必须是本站的路径（例如 /workspace）。",
+            code="unsafe_next",
+        )
+    return quote(value, safe=_URI_ASCII)
 
 
 def render_error(request: Request, exc: YaosuError) -> Response:
@@ -133,14 +197,21 @@ def render_error(request: Request, exc: YaosuError) -> Response:
     page that needs a signed-in user sends the visitor to sign in first."""
     if exc.status == 401 and not fragment(request) and request.method == "GET":
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={quote(here)}", status_code=303)
+        back = f"?next={quote(here)}" if is_safe_next(here) else ""
+        return RedirectResponse(f"/login{back}", status_code=303)
     lang = lang_of(request)
     message = exc.message if lang == "en" else exc.message_zh
     if fragment(request):
         response = render(request, "_error.html", None, status_code=exc.status, message=message)
         response.headers["HX-Reswap"] = "innerHTML"
-        return response
-    return render(request, "error.html", None, status_code=exc.status, message=message, exc=exc)
+    else:
+        response = render(
+            request, "error.html", None, status_code=exc.status, message=message, exc=exc
+        )
+    retry = exc.details.get("retry_after")
+    if exc.status == 429 and retry is not None:  # pages say when to come back, like the API
+        response.headers["Retry-After"] = str(int(retry))
+    return response
 
 
 # --- small pieces every workspace area uses ------------------------------------------------------

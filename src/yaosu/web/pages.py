@@ -20,8 +20,9 @@ from yaosu.catalog.repository import FACETS
 from yaosu.identity.access import (
     clear_session_cookies,
     set_session_cookies,
+    sign_in,
 )
-from yaosu.identity.service import auth_service, token_service
+from yaosu.identity.service import token_service
 from yaosu.identity.subject import Subject
 from yaosu.kit.errors import Forbidden, Unauthenticated
 from yaosu.opendata import rules, schemas
@@ -344,10 +345,9 @@ def post_reuse(
 # --- accounts --------------------------------------------------------------------------------
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, subject: Subject | None = Depends(visitor)) -> HTMLResponse:
-    wanted = request.query_params.get("next")
-    return render(
-        request, "login.html", subject, next=_safe_next(wanted) if wanted else "/workspace"
-    )
+    """The sign-in form; ``next`` (a path of this site, else 400) is where it then goes."""
+    target = _safe_next(request.query_params.get("next"))
+    return render(request, "login.html", subject, next=target)
 
 
 @router.post("/login")
@@ -356,12 +356,14 @@ def login(
     username: str = Form(default=""),
     password: str = Form(default=""),
     next: str = Form(default="/workspace"),
-    _: Subject | None = Depends(posting),
+    _: Subject | None = Depends(common.signing),
     session: Session = SESSION,
 ) -> Response:
-    """Sign in: the same signed session cookie and CSRF cookie as ``POST /auth/session``."""
-    _token, secret = auth_service.login(session, username, password, None, kind="session")
-    response = Response(status_code=204, headers={"HX-Redirect": _safe_next(next)})
+    """Sign in: the same signed session cookie and CSRF cookie as ``POST /auth/session``, under
+    the same limit against password guessing (not the open-data rate limit)."""
+    target = _safe_next(next)  # refused before the attempt is counted
+    _token, secret = sign_in(request, session, username, password, None, kind="session")
+    response = Response(status_code=204, headers={"HX-Redirect": target})
     set_session_cookies(response, secret)
     return response
 
@@ -369,7 +371,7 @@ def login(
 @router.post("/logout")
 def logout(
     request: Request,
-    subject: Subject | None = Depends(posting),
+    subject: Subject | None = Depends(common.signing),
     session: Session = SESSION,
 ) -> Response:
     if subject is not None:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from yaosu.api.deps import SESSION
 from yaosu.catalog import rules as catalog_rules
 from yaosu.catalog import schemas as catalog_schemas
+from yaosu.catalog import tasks as version_tasks
 from yaosu.catalog.service import dataset_service, resource_service
 from yaosu.classification import rules as classification_rules
 from yaosu.classification import schemas as classification_schemas
@@ -40,12 +41,14 @@ router = APIRouter(prefix="/workspace", include_in_schema=False)
 READ = require(scope="catalog:read")
 EDIT = require("data_officer", "cdo", "platform_admin", scope="catalog:write")
 GRADE = require("data_officer", "cdo", "reviewer", "platform_admin", scope="catalog:write")
+DECIDE = require("reviewer", "platform_admin", scope="catalog:write")
+ROLLBACK = require("reviewer", "platform_admin", "cdo", scope="catalog:write")
 REGISTRARS = frozenset({"data_officer", "cdo", "platform_admin"})
 
 PAGE_SIZE = 20
 STATUSES = tuple(catalog_rules.STATES)
 TABS = ("overview", "versions", "upload", "classification", "trail")
-ENCODINGS = ("utf-8", "gbk", "gb18030")
+ENCODINGS = ("utf-8", "gbk", "gb18030", "big5", "shift_jis", "utf-16")
 CHUNK_BYTES = 1 << 20  # upload.js sends chunks of this size (a page may ask for smaller ones)
 ACTIVE_JOB = ("queued", "running")
 # The words upload.js shows, handed to it in the page (res.up.<name>).
@@ -424,7 +427,15 @@ def _versions(session: Session, subject: Subject, resource: Any, wanted: str | N
     if versions:
         vid = wanted if wanted in {v.id for v in versions} else versions[0].id
         chosen = dataset_service.version(session, subject, vid)
-    return {"versions": versions, "chosen": chosen}
+    targets = [v for v in versions if v.state == "accepted" and v.id != resource.current_version_id]
+    return {
+        "versions": versions,
+        "chosen": chosen,
+        "may_decide": dataset_service.may_decide(subject) and resource.status != "retired",
+        "may_roll_back": dataset_service.may_roll_back(subject, resource)
+        and resource.status != "retired",
+        "rollback_targets": targets,
+    }
 
 
 def _upload(session: Session, subject: Subject, resource: Any, lang: str) -> Any:
@@ -652,3 +663,59 @@ def review_grade(
         data = classification_schemas.GradeReview(grade=vc.proposed_grade)
     classification_service.review_grade(session, subject, version_id, data)
     return _classification_fragment(request, session, subject, resource, "grade")
+
+
+# --- staged versions: accept or reject; rollback -------------------------------------------------
+def _version_of(session: Session, subject: Subject, resource_id: str, version_id: str) -> Any:
+    """The version the form named, if it belongs to the resource the page showed."""
+    resource = resource_service.get(session, subject, resource_id)
+    versions = {v.id: v for v in dataset_service.versions(session, subject, resource.id)}
+    if version_id not in versions:
+        raise _words_error(Invalid, "res.ver.not_this_resource", "version_not_of_resource")
+    return resource, versions[version_id]
+
+
+@router.post("/resources/{resource_id}/versions/{version_id}/accept")
+def accept_version(
+    resource_id: str,
+    version_id: str,
+    request: Request,
+    reason: str = Form(default=""),
+    subject: Subject = Depends(DECIDE),
+    session: Session = SESSION,
+) -> Response:
+    """Accept a staged version (the data authority): it becomes current and is served."""
+    resource, version = _version_of(session, subject, resource_id, version_id)
+    version_tasks.accept_version(session, subject, version.id, reason.strip() or None)
+    return go(request, f"/workspace/resources/{resource.id}?tab=versions&version={version.id}")
+
+
+@router.post("/resources/{resource_id}/versions/{version_id}/reject")
+def reject_version(
+    resource_id: str,
+    version_id: str,
+    request: Request,
+    reason: str = Form(default=""),
+    subject: Subject = Depends(DECIDE),
+    session: Session = SESSION,
+) -> Response:
+    """Reject a staged version with a reason (the data authority): it is never served."""
+    resource, version = _version_of(session, subject, resource_id, version_id)
+    version_tasks.reject_version(session, subject, version.id, _required_reason(reason))
+    return go(request, f"/workspace/resources/{resource.id}?tab=versions&version={version.id}")
+
+
+@router.post("/resources/{resource_id}/rollback")
+def rollback_version(
+    resource_id: str,
+    request: Request,
+    version_id: str = Form(default=""),
+    reason: str = Form(default=""),
+    subject: Subject = Depends(ROLLBACK),
+    session: Session = SESSION,
+) -> Response:
+    """Serve an earlier accepted version again (a reviewer, or the provider's chief data
+    officer), with the reason in the ledger."""
+    resource = resource_service.get(session, subject, resource_id)
+    back = version_tasks.rollback(session, subject, resource.id, version_id, reason)
+    return go(request, f"/workspace/resources/{resource.id}?tab=versions&version={back.id}")

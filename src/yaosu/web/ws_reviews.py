@@ -22,12 +22,16 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from yaosu.api.deps import SESSION
-from yaosu.catalog.service import resource_service
+from yaosu.catalog.service import dataset_service, resource_service
+from yaosu.classification import rules as classification_rules
+from yaosu.classification.columns import TYPES
+from yaosu.classification.service import OpenCheck, opening_service
 from yaosu.identity.access import require
 from yaosu.identity.service import admission_service, org_service
 from yaosu.identity.subject import Subject
 from yaosu.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from yaosu.policy.model import DELIVERY_MODES, MASKING_OPS
+from yaosu.sharing import rules as sharing_rules
 from yaosu.sharing import schemas as sharing_schemas
 from yaosu.sharing.service import overdue, request_service
 from yaosu.web import i18n
@@ -41,7 +45,7 @@ CATALOG_REVIEW = require(*sorted(AUTHORITY), scope="catalog:write")
 REQUEST_REVIEW = require(*sorted(AUTHORITY | PROVIDER), scope="sharing:write")
 ADMISSION_REVIEW = require(*sorted(AUTHORITY), scope="identity:write")
 
-AUTHORITY_TABS = ("catalog", "sharing", "open", "admissions")
+AUTHORITY_TABS = ("catalog", "versions", "sharing", "open", "admissions")
 PROVIDER_TABS = ("provider",)
 PAGE_SIZE = 20
 STAGE_OF = {"provider_review": "provider", "authority_review": "authority"}
@@ -168,6 +172,9 @@ class RequestItem:
     term_days: int
     overdue: bool
     decisions: list[dict[str, Any]] = field(default_factory=list)
+    # grant masking: per field on offer its class, default and current rule (masking_plan)
+    masking: list[dict[str, Any]] = field(default_factory=list)
+    law: str | None = None  # the law the request's legal basis names, if any
 
 
 def request_items(session: Session, subject: Subject, rows: Any) -> list[RequestItem]:
@@ -200,6 +207,17 @@ def request_items(session: Session, subject: Subject, rows: Any) -> list[Request
                 term_days=int(narrowed.get("term_days") or r.term_days),
                 overdue=overdue(r),
                 decisions=list(r.decisions or []),
+                masking=[
+                    {
+                        **m,
+                        "names": MASKING_OPS.get(
+                            (m["effective"] or {}).get("op", ""),
+                            (i18n.t("rev.mask.none", "zh"), i18n.t("rev.mask.none", "en")),
+                        ),
+                    }
+                    for m in request_service.masking_plan(session, r, resource)
+                ],
+                law=sharing_rules.cited_law(r.legal_basis),
             )
         )
     return items
@@ -210,6 +228,7 @@ class ResourceItem:
     resource: Any
     version: Any | None
     first: bool
+    check: OpenCheck | None = None  # the publication card: findings, open rules, k
 
 
 def resource_items(session: Session, subject: Subject, rows: Any) -> list[ResourceItem]:
@@ -217,7 +236,8 @@ def resource_items(session: Session, subject: Subject, rows: Any) -> list[Resour
     for r in rows:
         versions = resource_service.versions(session, subject, r.id)
         current = next((v for v in versions if v.version == r.catalog_version), None)
-        items.append(ResourceItem(r, current, first=r.catalog_version <= 1))
+        check = opening_service.check(session, r)
+        items.append(ResourceItem(r, current, first=r.catalog_version <= 1, check=check))
     return items
 
 
@@ -231,6 +251,8 @@ def _rows(session: Session, subject: Subject, tab: str, limit: int, offset: int)
         return admission_service.list(
             session, subject, status="submitted", limit=limit, offset=offset
         )
+    if tab == "versions":  # new versions of published resources, staged until accepted
+        return dataset_service.staged(session, subject, limit, offset)
     return request_service.list(
         session,
         subject,
@@ -249,7 +271,7 @@ def queue(
     rows, total = _rows(session, subject, tab, limit, offset)
     if tab == "catalog":
         return resource_items(session, subject, rows), total
-    if tab == "admissions":
+    if tab in ("admissions", "versions"):
         return list(rows), total
     return request_items(session, subject, rows), total
 
@@ -263,6 +285,11 @@ def _helpers(request: Request) -> dict[str, Any]:
         "narrowing": lambda n, labels: narrowing_parts(n, labels, lang),
         "state": lambda s: _state(s, lang),
         "delivery": lambda m: DELIVERY_MODES.get(m, (m, m))[i],
+        "ptype": lambda c: (
+            (TYPES[c].label_zh if i == 0 else TYPES[c].label_en) if c in TYPES else (c or "—")
+        ),
+        "pi": lambda c: classification_rules.PI_CLASSES.get(c, (c, c))[i],
+        "op": lambda rule: MASKING_OPS.get(rule.get("op", ""), (rule.get("op"),) * 2)[i],
     }
 
 
@@ -327,12 +354,18 @@ def _outcome(
 
 
 # --- catalog publications ----------------------------------------------------------------------
+# Refusals that are the answer itself, not a decision someone else took first.
+PUBLICATION_REFUSALS = frozenset(
+    {"stale_findings", "open_check_failed", "publication_check_unavailable"}
+)
+
+
 def _stale_guard(run: Callable[[], Any], current: Callable[[], str]) -> Any:
     """Run a decision; a state conflict the pre-check did not see reads as "already decided"."""
     try:
         return run()
     except Conflict as exc:
-        if exc.code == "already_decided":
+        if exc.code == "already_decided" or exc.code in PUBLICATION_REFUSALS:
             raise
         raise already_decided(current()) from exc
 
@@ -364,16 +397,27 @@ def _decide_resource(
 def publish_resource(
     resource_id: str,
     request: Request,
+    version_id: str = Form(default="", max_length=26),
+    findings_digest: str = Form(default="", max_length=64),
     subject: Subject = Depends(CATALOG_REVIEW),
     session: Session = SESSION,
 ) -> HTMLResponse:
-    """Publish a submitted resource; the first publication issues its registration code."""
+    """Publish a submitted resource; the first publication issues its registration code. The
+    form carries the version and findings digest its publication card showed: a page older than
+    the current version or its findings is refused (``stale_findings``). A post without them
+    (API-style) is checked as the API is: the publication check still holds."""
     return _decide_resource(
         request,
         session,
         subject,
         resource_id,
-        lambda rid: resource_service.publish(session, subject, rid),
+        lambda rid: resource_service.publish(
+            session,
+            subject,
+            rid,
+            version_id=version_id if findings_digest else None,
+            findings_digest=findings_digest or None,
+        ),
     )
 
 
@@ -404,9 +448,10 @@ def _narrowing(
     term_days: str,
     calls_per_day: str,
     rows_per_day: str,
+    masks: tuple[list[str], list[str], list[str]] = ([], [], []),
 ) -> sharing_schemas.Narrowing | None:
     """What the form narrows, checked against what is still on offer: fields may only be
-    unticked, the term only shortened; quotas are optional."""
+    unticked, the term only shortened; quotas are optional; masking per field (grant masking)."""
     changes: dict[str, Any] = {}
     if narrow_fields:
         extra = [f for f in fields if f not in item.fields]
@@ -426,7 +471,46 @@ def _narrowing(
         number = _optional_int(value, f"rev.{key}")
         if number is not None:
             changes[key] = number
+    withheld = set(item.fields) - set(changes.get("fields", item.fields))
+    changes.update(_mask_choices(item, masks, withheld))
     return validated(sharing_schemas.Narrowing, changes) if changes else None
+
+
+# grant masking: what each choice of the per-field select asks the service for
+MASK_CHOICES: dict[str, dict[str, Any]] = {
+    "mask": {"op": "mask"},
+    "pseudonymize": {"op": "pseudonymize"},
+    "suppress": {"op": "suppress"},
+}
+
+
+def _mask_choices(
+    item: RequestItem, masks: tuple[list[str], list[str], list[str]], withheld: set[str]
+) -> dict[str, Any]:
+    """The per-field masking choices of the form as the API's ``masking`` and ``unmask``:
+    ``keep`` changes nothing, ``unmask`` lifts a default mask with its reason (the service
+    decides whether it may), the others add a rule. Fields withheld in the same form are left
+    out; a choice for a field not on offer or not on the menu is refused."""
+    names, ops, reasons = masks
+    if not (len(names) == len(ops) == len(reasons)):
+        raise invalid("rev.mask.mismatch", "masking_form_mismatch")
+    rules: dict[str, dict[str, Any]] = {}
+    lifts: dict[str, str] = {}
+    for name, op, reason in zip(names, ops, reasons, strict=True):
+        if name not in item.fields:
+            raise invalid("rev.fields_not_offered", "fields_not_requested", v=name)
+        if op == "keep" or name in withheld:
+            continue
+        if op == "unmask":
+            lifts[name] = reason
+        elif op in MASK_CHOICES:
+            rules[name] = dict(MASK_CHOICES[op])
+        else:
+            raise invalid("rev.mask.bad_choice", "invalid_masking_choice", v=name)
+    return {
+        **({"masking": rules} if rules else {}),
+        **({"unmask": lifts} if lifts else {}),
+    }
 
 
 @router.post("/reviews/requests/{request_id}/decision", response_class=HTMLResponse)
@@ -441,10 +525,15 @@ def decide_request(
     term_days: str = Form(default=""),
     calls_per_day: str = Form(default=""),
     rows_per_day: str = Form(default=""),
+    mask_field: list[str] = Form(default_factory=list),
+    mask_op: list[str] = Form(default_factory=list),
+    unmask_reason: list[str] = Form(default_factory=list),
     subject: Subject = Depends(REQUEST_REVIEW),
     session: Session = SESSION,
 ) -> HTMLResponse:
-    """Approve (possibly narrowed) or reject with a reason, as the provider or the authority."""
+    """Approve (possibly narrowed) or reject with a reason, as the provider or the authority.
+    Each field on offer has a masking choice (``mask_field``/``mask_op``/``unmask_reason``,
+    in the same order): keep, a stronger rule, or release unmasked with a reason."""
     approve, text = _decision(decision, reason)
     req = request_service.get_for_decision(session, subject, request_id)
     current = STAGE_OF.get(req.status)
@@ -452,7 +541,15 @@ def decide_request(
         raise already_decided(req.status)
     [item] = request_items(session, subject, [req])
     narrowing = (
-        _narrowing(item, narrow_fields, fields, term_days, calls_per_day, rows_per_day)
+        _narrowing(
+            item,
+            narrow_fields,
+            fields,
+            term_days,
+            calls_per_day,
+            rows_per_day,
+            (mask_field, mask_op, unmask_reason),
+        )
         if approve
         else None
     )
