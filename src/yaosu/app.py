@@ -74,7 +74,11 @@ def health(subject: Subject | None = Depends(PUBLIC), session: Session = SESSION
         "storage": {"ok": storage_ok},
         "ledger": {"size": ledger_service.size(session)},
     }
-    if subject is not None and "platform_admin" in subject.roles:
+    if (
+        subject is not None
+        and "platform_admin" in subject.roles
+        and subject.org_status == "active"  # a suspended unit's admin is no admin
+    ):
         body["database"]["dialect"] = session.get_bind().dialect.name
         body["storage"]["url"] = storage
     return body

@@ -463,3 +463,312 @@ def test_a_name_is_resolved_once_and_the_checked_address_is_used(
         assert source.columns == ["a", "b"]
     assert asked == ["rebind.example"]
     assert _Redirect.hits == [f"/data.csv rebind.example:{port}"]
+
+
+# --- red-team round (issue 21): what still got through ------------------------------------------
+BROKEN_DATABASE_URLS = [
+    "sqlite:////tmp/yaosu.db%00.csv",  # a NUL byte in the file name
+    "sqlite:///file:/tmp/x.db%00?uri=true",
+    "sqlite+aiosqlite:////tmp/x.db",  # a driver this node does not have
+    "sqlite:///file:/tmp/x.db?uri=true#/elsewhere.db",  # a fragment glued to an option
+    "sqlite:///file:/tmp/x.db?uri=maybe",
+]
+
+
+@pytest.mark.parametrize("url", BROKEN_DATABASE_URLS)
+def test_a_malformed_database_url_is_invalid_never_a_server_error(
+    session: Any, client: Any, url: str
+) -> None:
+    from tests.fixtures.identity import bearer, login
+
+    org = create_org(session, "交通局")
+    resource = create_resource(session, org)
+    create_user(session, org, "officer", "data_officer")
+    with pytest.raises(Invalid) as exc:
+        pull(session, resource, kind="sql", url=url, table="t")
+    assert exc.value.code == "invalid_url" and "数据库地址无效" in exc.value.message_zh
+    session.flush()
+    headers = bearer(login(session, "officer"))
+    for body in (
+        {"kind": "sql", "url": url, "table": "t"},
+        {"kind": "sql", "url": url, "table": "t", "cron": "0 3 * * *"},
+    ):
+        r = client.post(f"/api/v1/resources/{resource.id}/pulls", json=body, headers=headers)
+        assert r.status_code in (400, 422), r.text
+        assert r.json()["error"]["code"] == "invalid_url", r.text
+    assert dataset_service.schedules(session, SYSTEM, resource.id) == []
+
+
+@pytest.mark.parametrize(
+    "option", ["sslkeylogfile=/tmp/keys.log", "sslkeylogfile=%2Fvar%2Flib%2Fyaosu%2Fyaosu.db"]
+)
+def test_a_database_pull_may_not_make_libpq_write_a_file(
+    session: Any, allow: Any, option: str
+) -> None:
+    allow("10.0.0.0/8")
+    resource = create_resource(session, create_org(session, "交通局"))
+    url = f"postgresql+psycopg://u:p@10.1.2.3/other?{option}"
+    error = refused(session, resource, kind="sql", url=url, table="t")
+    assert error.details == {"reason": "connection_option", "option": "sslkeylogfile"}
+
+
+def _source_db(path: Path) -> Path:
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE t (a TEXT)")
+    con.execute("INSERT INTO t VALUES ('x')")
+    con.commit()
+    con.close()
+    return path
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "VACUUM INTO '{target}'",
+        "ATTACH DATABASE '{target}' AS copy",
+        "ATTACH DATABASE 'file:{target}?mode=rwc' AS copy",
+        "ATTACH DATABASE '{own}' AS own",
+        "PRAGMA writable_schema = ON",
+        "SELECT load_extension('/tmp/evil.so')",
+    ],
+)
+def test_a_sqlite_pull_query_writes_no_file_and_attaches_nothing(
+    session: Any, tmp_path: Path, query: str
+) -> None:
+    """The pull's query runs on a read-only connection, but SQLite would still write a copy of
+    the source anywhere (``VACUUM INTO``) or create and attach files (``ATTACH``, the node's own
+    database included): the connection's authorizer refuses everything but reading."""
+    resource = create_resource(session, create_org(session, "交通局"))
+    source = _source_db(tmp_path / "source.db")
+    target = get_settings().data_dir / "written-by-a-pull.db"
+    own = get_settings().data_dir / "yaosu.db"
+    sql = query.format(target=target, own=own)
+    job = pull(session, resource, kind="sql", url=f"sqlite:///{source}", query=sql)
+    failed = run_in_session(session, job.id)
+    assert failed.status == "failed"
+    assert not target.exists()
+    # Reading still works, functions included.
+    ok = pull(
+        session,
+        resource,
+        kind="sql",
+        url=f"sqlite:///{source}",
+        query="WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3) "
+        "SELECT upper(a) AS a, (SELECT count(*) FROM n) AS n FROM t",
+    )
+    done = run_in_session(session, ok.id)
+    assert done.status == "succeeded", done.error
+
+
+def test_the_own_cluster_is_known_whichever_role_signs_in(session: Any) -> None:
+    """The run-time check compares every mark of the server: a pull signing in as a role that
+    may not read the system identifier still shows the start time and port of the node's own
+    cluster (before, the marks differed in kind and the node's database passed)."""
+    from yaosu.catalog import pullguard
+
+    _own_pg(session)
+    own_id = pullguard.own_identity(session)
+    assert own_id is not None and own_id[1]
+
+    def as_low_role(query: str) -> Any:
+        if "pg_control_system" in query:
+            raise PermissionError("permission denied for function pg_control_system")
+        from sqlalchemy import text
+
+        return session.execute(text(query)).one()
+
+    nested = session.begin_nested()
+    ident = pullguard.server_identity(as_low_role, lambda: None)
+    nested.rollback()
+    assert pullguard.same_database(ident, own_id)
+    assert not pullguard.same_database((ident[0] + "_other", ident[1]), own_id)
+    assert not pullguard.same_database(("x", frozenset({"elsewhere"})), own_id)
+    assert not pullguard.same_database(ident, None)
+
+
+def test_the_own_cluster_is_refused_for_a_low_role_at_run_time(session: Any, allow: Any) -> None:
+    """End to end on PostgreSQL: a role without access to pg_control_system() connects to the
+    node's own database by an address the static check does not know; the connection is refused
+    once the server answers."""
+    import uuid
+
+    from sqlalchemy import text
+
+    from yaosu.catalog import pullguard
+
+    own = _own_pg(session)
+    role = "pull_low_" + uuid.uuid4().hex[:8]
+    engine = session.get_bind().engine
+    with engine.connect() as admin:
+        admin.execute(text(f"CREATE ROLE {role} LOGIN PASSWORD 'pw'"))
+        admin.execute(text(f'GRANT CONNECT ON DATABASE "{own.database}" TO {role}'))
+        admin.commit()
+    try:
+        allow("127.0.0.1/32")
+        nothing = pullguard.OwnStores((), get_settings().data_dir.resolve(), None)
+        url = own.set(host="127.0.0.1", username=role, password="pw").render_as_string(
+            hide_password=False
+        )
+        connect = pullguard.connector(url, nothing, pullguard.own_identity(session))
+        try:
+            with pytest.raises(Forbidden) as exc:
+                connect()
+        except Exception as e:  # the server refuses the role (pg_hba): nothing to prove here
+            if "authentication" in str(e) or "pg_hba" in str(e):
+                pytest.skip(f"the test server does not let a new role sign in: {e}")
+            raise
+        assert exc.value.details["reason"] == "own_database"
+    finally:
+        with engine.connect() as admin:
+            admin.execute(text(f'REVOKE CONNECT ON DATABASE "{own.database}" FROM {role}'))
+            admin.execute(text(f"DROP ROLE {role}"))
+            admin.commit()
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://127.000.000.001/x.csv", "loopback"),
+        ("http://0177.0.0.1/x.csv", "loopback"),
+        ("http://0177.00.00.01:8000/x.csv", "loopback"),
+        ("http://１２７.０.０.１/x.csv", "loopback"),  # full-width digits
+        ("http://ｌｏｃａｌｈｏｓｔ/x.csv", "loopback"),  # full-width letters
+        ("http://０/x.csv", "unspecified"),
+        ("http://169.254.169.２５４/", "metadata"),
+        ("http://0251.0376.0251.0376/latest/meta-data/", "metadata"),
+        # Percent-escapes in the host: browsers decode them, DNS never holds them.
+        ("http://loc%61lhost/x.csv", "loopback"),
+        ("http://127%2e0%2e0%2e1/x.csv", "loopback"),
+        ("http://LOCALHOST%2E/x.csv", "loopback"),
+        ("http://127.0.0.1%00.evil.example/x.csv", "loopback"),  # inet_aton stops at NUL
+        ("http://169.254.169.254%20.evil.example/", "metadata"),
+    ],
+)
+def test_spellings_the_http_client_cannot_parse_are_refused_as_addresses(
+    session: Any, url: str, reason: str
+) -> None:
+    """Spellings that other readers (inet_aton, browsers, proxies) take for a loopback or
+    metadata address are refused as that address (403 ``pull_forbidden``), not merely as an
+    unparsable URL."""
+    resource = create_resource(session, create_org(session, "交通局"))
+    for cron in (None, "0 3 * * *"):
+        assert refused(session, resource, kind="http", url=url, cron=cron).details["reason"] == (
+            reason
+        )
+
+
+def test_every_database_server_is_pinned_to_its_checked_address(
+    session: Any, allow: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With loopback opened for one server of a host list, the other servers are still reached
+    by the addresses checked (``hostaddr``), so a name cannot answer differently to libpq."""
+    from yaosu.catalog import pullguard
+
+    allow("127.0.0.1/32, 10.0.0.0/8")
+    real = socket.getaddrinfo
+
+    def fake(host: Any, *args: Any, **kw: Any) -> Any:
+        if host == "db.intranet.example":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.1.2.3", 5432))]
+        return real(host, *args, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+    nothing = pullguard.OwnStores((), get_settings().data_dir.resolve(), None)
+    for url, hostaddr in (
+        (
+            "postgresql+psycopg://u:p@/x?host=127.0.0.1:5999&host=db.intranet.example:5432",
+            "127.0.0.1,10.1.2.3",
+        ),
+        ("postgresql+psycopg://u:p@[::ffff:127.0.0.1]:5999/x", "127.0.0.1"),
+        (
+            "postgresql+psycopg://u:p@/x?host=db.intranet.example&host=127.0.0.1",
+            "10.1.2.3,127.0.0.1",
+        ),
+    ):
+        checked = pullguard.check(url, nothing)
+        assert checked.params["hostaddr"] == hostaddr, url
+
+
+class _PasswordCatcher:
+    """A fake PostgreSQL server: refuses SSL/GSS, asks for a clear-text password, keeps it."""
+
+    def __init__(self) -> None:
+        self.passwords: list[bytes] = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _read(self, conn: socket.socket, n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = conn.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError
+            data += chunk
+        return data
+
+    def _serve(self) -> None:
+        import struct
+
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                while True:  # SSLRequest / GSSENCRequest, then the startup message
+                    size = struct.unpack("!I", self._read(conn, 4))[0]
+                    body = self._read(conn, size - 4)
+                    if struct.unpack("!I", body[:4])[0] in (80877103, 80877104):
+                        conn.sendall(b"N")
+                        continue
+                    break
+                conn.sendall(b"R" + struct.pack("!II", 8, 3))  # clear-text password, please
+                assert self._read(conn, 1) == b"p"
+                size = struct.unpack("!I", self._read(conn, 4))[0]
+                self.passwords.append(self._read(conn, size - 4).rstrip(b"\0"))
+                msg = b"SFATAL\0C28P01\0Mno\0\0"
+                conn.sendall(b"E" + struct.pack("!I", len(msg) + 4) + msg)
+            except (ConnectionError, OSError, AssertionError):
+                pass
+            finally:
+                conn.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_a_pull_never_offers_the_nodes_own_database_password(
+    session: Any, allow: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server a pull names that asks for a clear-text password gets the URL's password, or a
+    throw-away one: never the node's PGPASSWORD (libpq's fallback), nor its password file."""
+    from yaosu.catalog import pullguard
+
+    allow("127.0.0.1/32")
+    monkeypatch.setenv("PGPASSWORD", "the-nodes-own-db-secret")
+    catcher = _PasswordCatcher()
+    nothing = pullguard.OwnStores((), get_settings().data_dir.resolve(), None)
+    try:
+        for url in (
+            f"postgresql+psycopg://etl@127.0.0.1:{catcher.port}/other",
+            f"postgresql+psycopg://etl:given-pw@127.0.0.1:{catcher.port}/other",
+        ):
+            connect = pullguard.connector(url, nothing, None)
+            with pytest.raises(Exception):  # noqa: B017 (the fake server refuses every sign-in)
+                connect()
+    finally:
+        catcher.close()
+    assert len(catcher.passwords) == 2
+    assert b"the-nodes-own-db-secret" not in catcher.passwords
+    assert catcher.passwords[1] == b"given-pw"
+
+
+def test_a_host_with_percent_escapes_is_never_looked_up(session: Any) -> None:
+    resource = create_resource(session, create_org(session, "交通局"))
+    for url in ("http://ex%61mple.com/x.csv", "https://data%2egov.example/x.csv"):
+        with pytest.raises(Invalid) as exc:
+            pull(session, resource, kind="http", url=url)
+        assert exc.value.code == "invalid_url"

@@ -100,6 +100,8 @@ MOBILES = ["13077777868", "13812345678", "18600001111", "19912345678", "15088886
         ("ID_CARD", ["110105491231002"]),
         ("证件号码", ["110105491231002", "1"]),
         ("银行卡号", ["1", "2"]),
+        ("tel_count", MOBILES * 4),  # a quantity name does not outweigh a column of mobiles
+        ("手机数量", MOBILES * 4 + ["0"]),
     ],
 )
 def test_identifier_integers_stay_text(name: str, values: list[str | None]) -> None:
@@ -124,7 +126,8 @@ def test_identifier_integers_stay_text(name: str, values: list[str | None]) -> N
         ("人口", ["1200000", "3400000"]),
         ("就诊人数", ["100000", "200000"]),
         ("population", ["1200000", "3400000"]),
-        ("total_amount", ["13077777868"]),
+        ("total_amount", ["13077777868"]),  # one large amount is not a column of mobiles
+        ("total_amount", MOBILES * 3),
         ("电话费", ["130777778", "130777779"]),  # 电话 inside a quantity name
         ("手机数量", ["123456"]),
         ("created_ts", ["1700000000", "1700000123"]),
@@ -134,6 +137,11 @@ def test_identifier_integers_stay_text(name: str, values: list[str | None]) -> N
 def test_genuine_integers_stay_integers(name: str, values: list[str]) -> None:
     info = infer(values, batch=5, name=name)
     assert info.type is T.INTEGER and info.reason is None, info
+
+
+def test_the_reason_names_the_width_the_values_have() -> None:
+    assert "one width of 11 digits" in (infer(MOBILES * 40, name="c").reason or "")
+    assert "one width of 6 digits" in (infer(["310000", "100101"] * 5, name="c").reason or "")
 
 
 def test_leading_zero_and_long_digits_still_win_with_their_row() -> None:

@@ -195,3 +195,19 @@ def test_client_network_rules() -> None:
     assert rules.login_wait(start, 3, 3, 60, start + timedelta(seconds=59.5)) == 1
     assert rules.login_wait(start, 3, 3, 60, start + timedelta(seconds=10)) == 50
     assert rules.login_wait(start, 9, 3, 60, start + timedelta(seconds=60)) == 0
+
+
+@pytest.mark.parametrize("path", [TOKEN, SESSION])
+def test_a_username_no_account_can_have_is_a_401_and_counts(
+    client: TestClient, staff: None, limits: Any, path: str
+) -> None:
+    """A NUL byte in the username (PostgreSQL refuses NUL in text, so the lookup was a 500) is
+    simply a wrong username: 401, counted like any guess, then throttled."""
+    for name in ("\x00", "admin\x00\x00"):
+        r = attempt(client, name, "guess-guess", path)
+        assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_credentials"
+    for _ in range(3):  # the limit is three per account in these tests
+        r = attempt(client, "adm\x00in", "guess-guess", path)
+        assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_credentials"
+    assert_throttled(attempt(client, "adm\x00in", PASSWORD, path), 600)
+    assert attempt(client, "admin", PASSWORD, path).status_code in (200, 204)

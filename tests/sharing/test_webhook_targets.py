@@ -4,6 +4,7 @@ checks the address again, connects to the checked address and follows no redirec
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,6 +44,14 @@ REFUSED = [
     ("http://[fe80::1]/hook", "link_local"),
     ("http://10.0.0.8/hook", "private"),
     ("http://192.168.1.1/hook", "private"),
+    # Spellings the HTTP client cannot parse but other readers take for the address.
+    ("http://127.000.000.001/hook", "loopback"),
+    ("http://0177.0.0.1/hook", "loopback"),
+    ("http://１２７.０.０.１/hook", "loopback"),
+    ("http://ｌｏｃａｌｈｏｓｔ:8000/hook", "loopback"),
+    ("http://0251.0376.0251.0376/latest/meta-data/", "metadata"),
+    ("http://loc%61lhost/hook", "loopback"),
+    ("http://127.0.0.1%00.evil.example/hook", "loopback"),
 ]
 
 
@@ -172,3 +181,52 @@ def test_a_delivery_follows_no_redirect(hook_server: str, allow: Any) -> None:
     _Hook.redirect_to = "http://169.254.169.254/latest/meta-data/"
     status = http_post(f"{hook_server}/hook", b"{}", {"Content-Type": "application/json"})
     assert status == 307 and len(_Hook.seen) == 1
+
+
+INSIDE_NAMES = {
+    "localtest.me": "127.0.0.1",
+    "hook.nip.example": "::1",
+    "meta.rebind.example": "169.254.169.254",
+    "v6meta.example": "fd00:ec2::254",
+    "mapped.example": "::ffff:127.0.0.1",
+    "intranet.example": "10.9.8.7",
+}
+
+
+@pytest.fixture
+def inside_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A resolver under test control: these names answer internal addresses (offline)."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def fake(host: Any, port: Any = None, *args: Any, **kw: Any) -> Any:
+        if host in INSIDE_NAMES:
+            ip = INSIDE_NAMES[host]
+            family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+            address = (ip, port or 80, 0, 0) if ":" in ip else (ip, port or 80)
+            return [(family, socket.SOCK_STREAM, 6, "", address)]
+        return real(host, port, *args, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+
+
+@pytest.mark.parametrize("name", sorted(INSIDE_NAMES))
+def test_a_name_that_resolves_inside_is_refused_when_subscribed_and_delivered(
+    session: Session,
+    city: Any,  # noqa: F811
+    grant: str,
+    inside_dns: None,
+    name: str,
+) -> None:
+    before = session.scalar(select(func.count()).select_from(Subscription))
+    with pytest.raises(Forbidden) as refused:
+        subscription_service.subscribe(session, city["consumer"], grant, f"https://{name}/hook")
+    assert refused.value.code == "webhook_forbidden"
+    assert refused.value.details["address"] == str(ipaddress.ip_address(INSIDE_NAMES[name]))
+    assert session.scalar(select(func.count()).select_from(Subscription)) == before
+    # A delivery to such a name (the name changed after it was subscribed) is refused too,
+    # before any connection is made.
+    with pytest.raises(Forbidden) as at_delivery:
+        http_post(f"http://{name}:9/hook", b"{}", {"Content-Type": "application/json"})
+    assert at_delivery.value.code == "webhook_forbidden"

@@ -343,7 +343,7 @@ def test_a_row_filter_on_region_codes_reads_as_the_region(app: Any, world: dict[
     request_service.decide(session, SYSTEM, req.id, schemas.Decision(approve=True))
     narrowing = schemas.Narrowing(
         row_filter=[
-            {"leftOperand": "yaosu:row.qh", "operator": "isAnyOf", "rightOperand": [370602]}
+            {"leftOperand": "yaosu:row.qh", "operator": "isAnyOf", "rightOperand": ["370602"]}
         ],
         rows_per_day=10_000,
     )

@@ -11,7 +11,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.fixtures.browser import sign_in
+from tests.fixtures.browser import expect_refusal, sign_in
 from tests.fixtures.classification import csv_bytes
 from tests.web.conftest import screenshot
 
@@ -38,7 +38,7 @@ def upload(page: Any, rid: str, rows: list[dict[str, Any]]) -> str:
     return str(job["version_id"])
 
 
-def test_staged_version_is_reviewed_then_rolled_back(page: Any) -> None:
+def test_staged_version_is_reviewed_then_rolled_back(page: Any, console_errors: list[str]) -> None:
     sign_in(page, "officer.gaj")
     created = api(
         page,
@@ -74,6 +74,7 @@ def test_staged_version_is_reviewed_then_rolled_back(page: Any) -> None:
     # A rejection needs a reason: the refusal shows under the form, nothing changes.
     page.click(f"#res-reject-{v2} button")
     expect(page.locator(f"#res-decide-out-{v2} [role=alert]")).to_be_visible()
+    expect_refusal(console_errors, 422)
     expect(row).to_have_attribute("data-state", "staged")
     screenshot(page, "ws-resource-versions")
     page.fill(f"#res-accept-note-{v2}", "新增备注列，已核对")
@@ -87,6 +88,7 @@ def test_staged_version_is_reviewed_then_rolled_back(page: Any) -> None:
     expect(page.locator("#res-rollback-version")).to_have_value(v1)
     page.click("#res-rollback-form button")
     expect(page.locator("#res-rollback-out [role=alert]")).to_be_visible()
+    expect_refusal(console_errors, 422)
     page.fill("#res-rollback-reason", "第二版字段未登记，先回退")
     page.click("#res-rollback-form button")
     expect(page.locator("#res-profile")).to_have_attribute("data-version", v1)

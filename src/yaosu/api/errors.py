@@ -8,7 +8,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from yaosu.kit.errors import YaosuError
 
@@ -45,8 +47,53 @@ def _wants_html(request: Request) -> bool:
     return request.method in ("GET", "HEAD") or request.headers.get("HX-Request") == "true"
 
 
+def nul_error() -> YaosuError:
+    """NUL is in no name, code or text a person types; PostgreSQL cannot even store it."""
+    return YaosuError(
+        "The request contains a NUL character (0x00), which no field may hold.",
+        "请求中含有 NUL 字符（0x00），任何字段都不能包含该字符。",
+        code="nul_character",
+    )
+
+
+def _has_nul(raw: bytes) -> bool:
+    return b"\x00" in raw or b"%00" in raw.lower()
+
+
+class RefuseNul:
+    """A NUL in the path or query is refused before any route runs: it would reach a file
+    system call or PostgreSQL (which cannot store it) as a server error."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (
+            _has_nul(scope.get("raw_path") or scope["path"].encode())
+            or _has_nul(scope.get("query_string") or b"")
+        ):
+            exc = nul_error()
+            response = _envelope(400, exc.code, exc.message, exc.message_zh)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def install(app: FastAPI, html: HtmlRenderer | None = None) -> None:
     """Render errors as the JSON envelope, or through ``html`` for web pages."""
+
+    app.add_middleware(RefuseNul)
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> Response:
+        # A NUL inside a JSON or form field reaches PostgreSQL, which refuses it; anything else
+        # the database says is a server error, as before.
+        if "NUL" not in str(exc.orig):
+            raise exc
+        error = nul_error()
+        if html is not None and _wants_html(request):
+            return html(request, error)
+        return _envelope(400, error.code, error.message, error.message_zh)
 
     @app.exception_handler(YaosuError)
     async def _domain(request: Request, exc: YaosuError) -> Response:

@@ -8,22 +8,29 @@ The check decides on what the driver will really open, not on the URL's text:
   ``~``) is resolved through symbolic links and compared by device and inode with the node's
   database files (and their ``-wal``, ``-shm``, ``-journal``), and with every file in the data
   directory outside storage (hard links); anything under the data directory or the storage root
-  is refused. At run time the checked file is opened read-only by its resolved path.
+  is refused. At run time the checked file is opened read-only by its resolved path, and the
+  connection may only read: an authorizer refuses ``ATTACH``, ``VACUUM INTO`` (which writes a
+  copy anywhere the node may write), ``PRAGMA`` and every write, and no database can be attached.
 - PostgreSQL (psycopg): the connection parameters psycopg would use (URL, ``?host=``,
   ``hostaddr=``, host and port lists, ``dbname=``) are resolved host by host; each address must
-  pass the address policy (Unix sockets never do); ``service``/``servicefile``/``passfile`` are
-  refused and the node's password file is never offered. The connection goes to the checked
-  addresses (``hostaddr`` pinned). Before the pull's query runs, the server is asked who it is
-  (``pg_control_system()``'s system identifier, else its start time and port) and which
-  database it serves; the node's own database on its own cluster is refused, whatever the URL
-  said. Another database on the same cluster stays allowed (it is another system's store,
-  guarded by its own credentials).
+  pass the address policy (Unix sockets never do); ``service``/``servicefile``/``passfile`` (they
+  read this node's files) and ``sslkeylogfile`` (it writes one) are refused and the node's
+  password file is never offered. The connection goes to the checked addresses (``hostaddr``
+  pinned). The node's own ``PGPASSWORD`` is never offered either (a pull without a password
+  offers a throw-away one). Before the pull's query runs, the server is asked who it is
+  (``pg_control_system()``'s system identifier when the role may read it, and its start time and
+  port, which every role may read) and which database it serves; the node's own database on its
+  own cluster is refused, whatever the URL said, when any of these marks matches (a pull signing
+  in as a role that may not read the system identifier still shows the start time). Another
+  database on the same cluster stays allowed (another system's store, guarded by its own
+  credentials).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import secrets
 import sqlite3
 import urllib.parse
 from collections.abc import Callable
@@ -37,9 +44,11 @@ from sqlalchemy.orm import Session
 
 from yaosu.config import get_settings
 from yaosu.kit import netguard
-from yaosu.kit.errors import Forbidden, Invalid
+from yaosu.kit.errors import Forbidden, Invalid, YaosuError
 
-REFUSED_OPTIONS = ("service", "servicefile", "passfile")
+# Connection options that make libpq read (service files, password files) or write
+# (``sslkeylogfile``, libpq 18) a file of this node.
+REFUSED_OPTIONS = ("service", "servicefile", "passfile", "sslkeylogfile")
 SCAN_LIMIT = 10_000  # data-directory files compared by inode (storage is refused by path)
 
 
@@ -201,7 +210,26 @@ def _connect_sqlite(checked: CheckedDatabase, own: OwnStores) -> Any:
     if _identity(checked.path) != before:
         connection.close()
         raise own_database()
+    # The query only reads: no ATTACH (another file, the node's own included), no VACUUM INTO
+    # (a copy written anywhere), no PRAGMA, no write, no extension.
+    connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+    connection.set_authorizer(_read_only)
     return connection
+
+
+_READ_ACTIONS = frozenset({sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE})
+_REFUSED_FUNCTIONS = frozenset(
+    {"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"}
+)
+
+
+def _read_only(action: int, arg1: str | None, arg2: str | None, *_: Any) -> int:
+    """sqlite3 authorizer of a pull's connection: reads and plain functions only."""
+    if action in _READ_ACTIONS:
+        return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() not in _REFUSED_FUNCTIONS:
+        return sqlite3.SQLITE_OK
+    return sqlite3.SQLITE_DENY
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
@@ -230,8 +258,9 @@ def _pg_params(url: URL) -> dict[str, Any]:
 @dataclass(frozen=True)
 class Endpoint:
     host: str  # as written ("" for the default socket)
-    address: str  # the checked IP, or "local" for a socket of this machine
+    address: str  # the checked IP, or "local" for this machine (a socket or loopback)
     port: str
+    ip: str = ""  # the checked IP the connection is pinned to ("" for a socket)
 
 
 def _endpoints(
@@ -240,7 +269,9 @@ def _endpoints(
     """Every server ``params`` may connect to. With a policy, each address is checked."""
     hosts = _split(params.get("host") or os.environ.get("PGHOST", ""))
     addrs = _split(params.get("hostaddr") or os.environ.get("PGHOSTADDR", ""))
-    ports = _split(params.get("port") or os.environ.get("PGPORT", "")) or ["5432"]
+    # An empty entry of a port list is the default port, as libpq reads it.
+    ports = [p or "5432" for p in _split(params.get("port") or os.environ.get("PGPORT", ""))]
+    ports = ports or ["5432"]
     count = max(len(hosts), len(addrs), 1)
     if (hosts and len(hosts) != count) or (addrs and len(addrs) != count):
         raise _invalid("host and hostaddr list different numbers of servers")
@@ -261,7 +292,7 @@ def _endpoints(
                 reason = policy.verdict(ip)
                 if reason:
                     raise netguard.AddressRefused(addr, str(ip), reason, code="pull_forbidden")
-            out.append(Endpoint(host, _normal(ip), port))
+            out.append(Endpoint(host, _normal(ip), port, _pin(ip)))
         elif not host or host.startswith(("/", "@")):
             if policy is not None:
                 raise netguard.AddressRefused(
@@ -276,16 +307,23 @@ def _endpoints(
                 found = netguard.resolve(host, int(port))
             except netguard.HostUnresolved:
                 found = []
-            out.extend(Endpoint(host, _normal(ip), port) for ip in found)
+            out.extend(Endpoint(host, _normal(ip), port, _pin(ip)) for ip in found)
         else:
             found = netguard.check_host(
                 host, int(port), policy, code="pull_forbidden", unresolved_ok=unresolved_ok
             )
             if found:
-                out.append(Endpoint(host, _normal(found[0]), port))
+                out.append(Endpoint(host, _normal(found[0]), port, _pin(found[0])))
             else:
                 out.append(Endpoint(host, "", port))
     return out
+
+
+def _pin(ip: netguard.IPAddress) -> str:
+    """The address libpq connects to (``hostaddr``): an IPv4-mapped address as IPv4, no zone."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        return str(ip.ipv4_mapped or ipaddress.IPv6Address(int(ip)))
+    return str(ip)
 
 
 def _normal(ip: netguard.IPAddress) -> str:
@@ -332,9 +370,9 @@ def _check_postgres(url: URL, own: OwnStores, unresolved_ok: bool) -> CheckedDat
     for option in REFUSED_OPTIONS:
         if params.get(option):
             raise Forbidden(
-                f"A pull may not use the connection option {option!r} (it reads this node's "
-                "files).",
-                f"拉取不能使用连接参数 {option!r}（它会读取本节点的文件）。",
+                f"A pull may not use the connection option {option!r} (it reads or writes "
+                "this node's files).",
+                f"拉取不能使用连接参数 {option!r}（它会读写本节点的文件）。",
                 code="pull_forbidden",
                 reason="connection_option",
                 option=option,
@@ -354,9 +392,9 @@ def _check_postgres(url: URL, own: OwnStores, unresolved_ok: bool) -> CheckedDat
         if any((t.address, t.port) in mine for t in targets if t.address):
             raise own_database()
     pinned = dict(params)
-    if all(t.address and t.address != "local" for t in targets):
-        pinned["host"] = ",".join(t.host or t.address for t in targets)
-        pinned["hostaddr"] = ",".join(t.address for t in targets)
+    if all(t.ip for t in targets):  # every server by its checked address: no second lookup
+        pinned["host"] = ",".join(t.host or t.ip for t in targets)
+        pinned["hostaddr"] = ",".join(t.ip for t in targets)
         pinned["port"] = ",".join(t.port for t in targets)
     return CheckedDatabase("postgresql", url, params=pinned, dbname=dbname)
 
@@ -367,9 +405,14 @@ IDENTITY_QUERIES = (
 )
 
 
-def server_identity(execute: Callable[[str], Any], rollback: Callable[[], None]) -> tuple[str, str]:
-    """(database, cluster identity) of a PostgreSQL connection: the system identifier when the
-    role may read it, else the postmaster's start time and port."""
+Identity = tuple[str, frozenset[str]]
+
+
+def server_identity(execute: Callable[[str], Any], rollback: Callable[[], None]) -> Identity:
+    """(database, cluster marks) of a PostgreSQL connection: the system identifier when the
+    role may read it, and the postmaster's start time and port (any role may read those). Two
+    connections reach one cluster when they share a mark, whichever roles they sign in as."""
+    database, marks = "", set()
     for query in IDENTITY_QUERIES:
         try:
             row = execute(query)
@@ -377,16 +420,22 @@ def server_identity(execute: Callable[[str], Any], rollback: Callable[[], None])
             rollback()
             continue
         if row and row[1]:
-            return str(row[0]), str(row[1])
-    return "", ""
+            database = str(row[0])
+            marks.add(str(row[1]))
+    return database, frozenset(marks)
 
 
-def own_identity(session: Session) -> tuple[str, str] | None:
-    """The node's own database and cluster identity (None on SQLite)."""
+def same_database(a: Identity | None, b: Identity | None) -> bool:
+    return a is not None and b is not None and a[0] == b[0] and bool(a[1] & b[1])
+
+
+def own_identity(session: Session) -> Identity | None:
+    """The node's own database and cluster marks (None on SQLite)."""
     from sqlalchemy import text
 
     if session.get_bind().dialect.name != "postgresql":
         return None
+    database, marks = "", set()
     for query in IDENTITY_QUERIES:
         nested = session.begin_nested()
         try:
@@ -396,17 +445,21 @@ def own_identity(session: Session) -> tuple[str, str] | None:
             nested.rollback()
             continue
         if row[1]:
-            return str(row[0]), str(row[1])
-    return None
+            database = str(row[0])
+            marks.add(str(row[1]))
+    return (database, frozenset(marks)) if marks else None
 
 
-def _connect_postgres(
-    checked: CheckedDatabase, own: OwnStores, own_id: tuple[str, str] | None
-) -> Any:
+def _connect_postgres(checked: CheckedDatabase, own: OwnStores, own_id: Identity | None) -> Any:
     import psycopg
 
     again = _check_postgres(checked.url, own, unresolved_ok=False)
     params = {**again.params, "passfile": os.devnull}
+    if not params.get("password"):
+        # libpq would otherwise answer a password request with the node's own PGPASSWORD (its
+        # database password, in clear text if the server asks so): a pull's credentials are
+        # the ones in its URL, and without one a throw-away password is offered.
+        params["password"] = secrets.token_urlsafe(24)
     params.setdefault("connect_timeout", "10")
     connection = psycopg.connect(**params)
     try:
@@ -418,7 +471,7 @@ def _connect_postgres(
 
         ident = server_identity(execute, connection.rollback)
         connection.rollback()
-        if own_id is not None and ident == own_id:
+        if same_database(ident, own_id):
             raise own_database()
     except BaseException:
         connection.close()
@@ -429,7 +482,18 @@ def _connect_postgres(
 # --- entry points -------------------------------------------------------------------------------
 def check(url: str, own: OwnStores, *, unresolved_ok: bool = True) -> CheckedDatabase:
     """Check a SQL pull's URL now (the request or schedule): raises ``invalid_url``,
-    ``unsupported_database`` or ``pull_forbidden``."""
+    ``unsupported_database`` or ``pull_forbidden`` (HostUnresolved at run time). Whatever else
+    the URL makes SQLAlchemy, the driver or the file system raise (a NUL byte, a missing driver,
+    a malformed query option) is ``invalid_url`` too, never a server error."""
+    try:
+        return _check(url, own, unresolved_ok)
+    except (YaosuError, netguard.HostUnresolved):
+        raise
+    except (ArgumentError, ValueError, TypeError, ImportError, OSError) as exc:
+        raise _invalid(str(exc).strip() or type(exc).__name__) from exc
+
+
+def _check(url: str, own: OwnStores, unresolved_ok: bool) -> CheckedDatabase:
     try:
         target = make_url(url)
     except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
@@ -446,7 +510,7 @@ def check(url: str, own: OwnStores, *, unresolved_ok: bool = True) -> CheckedDat
     )
 
 
-def connector(url: str, own: OwnStores, own_id: tuple[str, str] | None) -> Callable[[], Any]:
+def connector(url: str, own: OwnStores, own_id: Identity | None) -> Callable[[], Any]:
     """A DB-API ``connect()`` for a pull's run: checks again (DNS and files may have changed),
     connects to the checked addresses or file, and refuses the node's own database."""
     checked = check(url, own, unresolved_ok=False)

@@ -35,7 +35,7 @@ class OwnStore:
     """What a pull must never reach, taken from the node's session before the job runs."""
 
     stores: pullguard.OwnStores
-    identity: tuple[str, str] | None
+    identity: pullguard.Identity | None
 
     @classmethod
     def of(cls, session: Session) -> OwnStore:

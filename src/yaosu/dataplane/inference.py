@@ -641,15 +641,29 @@ class _Widths:
         shaped = self.counts[ID_WIDTH:] + self.mobiles
         shaped[11 - ID_WIDTH] -= self.mobiles  # mobiles are 11 digits wide already
         shaped[self.counts[ID_WIDTH - 1 : -1] > ID_NEIGHBOUR * total] = 0
-        best = int(np.argmax(shaped))
+        # Mobiles count for every width; on a tie, name the width the values really have.
+        ties = np.flatnonzero(shaped == shaped.max())
+        best = int(ties[np.argmax(self.counts[ID_WIDTH:][ties])])
         return int(shaped[best]) / total, best + ID_WIDTH, total
+
+
+QUANTITY_OVERRULED_AT = 20
+"""Values a quantity-named column needs, nearly all mobile-shaped, to be kept as text."""
 
 
 def identifier_reason(said: tuple[str, str] | None, widths: _Widths) -> str | None:
     """Why an all-integer column is kept as text (an identifier), or None to keep it integer;
     ``said`` is ``name_kind`` of its name."""
     if said is not None and said[0] == "quantity":
-        return None
+        # A name is a hint, a column of mobile numbers is a fact (`tel_count` full of them); a
+        # few large amounts can look like mobiles, so it takes a real column of them.
+        total = int(widths.counts.sum())
+        if total < QUANTITY_OVERRULED_AT or widths.mobiles < ID_SHARE * total:
+            return None
+        return (
+            f"{widths.mobiles / total:.0%} of {fmt_int(total)} values are mobile numbers, "
+            f"whatever the name ({said[1]}) says: kept as text so they stay digits"
+        )
     if said is not None:
         return f"the column name ({said[1]}) names an identifier: kept as text so it stays digits"
     share, modal, total = widths.identifier_share()

@@ -91,7 +91,7 @@ def load(session: Session, orgs: dict[str, Organization]) -> dict[str, str]:
                     {
                         "leftOperand": "yaosu:row.qh",
                         "operator": "isAnyOf",
-                        "rightOperand": [370602],  # 东城区 (the column holds integers)
+                        "rightOperand": ["370602"],  # 东城区 (region codes are text)
                     }
                 ],
                 rows_per_day=10_000,

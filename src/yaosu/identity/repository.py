@@ -133,6 +133,8 @@ def readable_user(session: Session, subject: Subject, user_id: str) -> User | No
 
 
 def user_by_username(session: Session, username: str) -> User | None:
+    if "\x00" in username:  # no account has one (PostgreSQL refuses NUL in text: a 500)
+        return None
     return session.execute(select(User).where(User.username == username)).scalar_one_or_none()
 
 

@@ -29,6 +29,8 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+import unicodedata
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -311,18 +313,61 @@ def check_host(
 
 
 # --- HTTP ---------------------------------------------------------------------------------------
-def http_url(url: str) -> httpx.URL:
-    """``url`` parsed as the HTTP client will use it; http(s) with a host, else Invalid."""
+def _refuse_host(host: str, policy: NetPolicy, code: str | None) -> None:
+    """Raise AddressRefused when ``host``, read as a resolver or a browser might read it
+    (compatibility characters folded, percent-escapes decoded, cut at a NUL or a space as
+    ``inet_aton`` does), names a refused address."""
+    text = unicodedata.normalize("NFKC", urllib.parse.unquote(host)).strip()
+    text = re.split(r"[\x00\s]", text, maxsplit=1)[0]
+    if is_loopback_name(text):
+        address: IPAddress | None = ipaddress.IPv4Address("127.0.0.1")
+    else:
+        address = parse_literal(text)
+    if address is not None:
+        reason = policy.verdict(address)
+        if reason is not None:
+            raise AddressRefused(host, str(address), reason, code=code)
+
+
+def _refused_spelling(url: str, policy: NetPolicy, code: str | None) -> None:
+    """A URL the HTTP client cannot parse may still name a refused address in a spelling other
+    readers accept (``127.000.000.001``, ``0177.0.0.1``, full-width ``１２７.0.0.1`` or
+    ``ｌｏｃａｌｈｏｓｔ``): say so (AddressRefused) rather than only "not an HTTP address"."""
+    try:
+        parts = urllib.parse.urlsplit(unicodedata.normalize("NFKC", url.strip()))
+        host = parts.hostname or ""
+    except ValueError:
+        return
+    if parts.scheme.lower() in ("http", "https") and host:
+        _refuse_host(host, policy, code)
+
+
+def _not_http() -> Invalid:
+    return Invalid(
+        "Not an HTTP address: give one starting with http:// or https:// and a host.",
+        "HTTP 地址无效：应以 http:// 或 https:// 开头并包含主机名。",
+        code="invalid_url",
+    )
+
+
+def http_url(url: str, policy: NetPolicy | None = None, code: str | None = None) -> httpx.URL:
+    """``url`` parsed as the HTTP client will use it; http(s) with a host, else Invalid (or
+    AddressRefused when ``policy`` is given and another reading of it names a refused address).
+    A host name with percent-escapes (``loc%61lhost``, ``127%2e0%2e0%2e1``: browsers decode
+    them, DNS never holds them) is refused as what it decodes to, else Invalid."""
     try:
         parsed = httpx.URL(url.strip())
     except (httpx.InvalidURL, ValueError, TypeError):
         parsed = None
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.raw_host:
-        raise Invalid(
-            "Not an HTTP address: give one starting with http:// or https:// and a host.",
-            "HTTP 地址无效：应以 http:// 或 https:// 开头并包含主机名。",
-            code="invalid_url",
-        )
+        if policy is not None:
+            _refused_spelling(url, policy, code)
+        raise _not_http()
+    host = parsed.raw_host.decode("ascii")
+    if "%" in host and ":" not in host:
+        if policy is not None:
+            _refuse_host(host, policy, code)
+        raise _not_http()
     return parsed
 
 
@@ -334,7 +379,7 @@ def check_url(
     url: str, policy: NetPolicy, *, code: str | None = None, unresolved_ok: bool = False
 ) -> httpx.URL:
     """Parse and check an http(s) address (every address its host resolves to)."""
-    parsed = http_url(url)
+    parsed = http_url(url, policy, code)
     check_host(
         parsed.raw_host.decode("ascii"),
         _port(parsed),
@@ -385,7 +430,7 @@ def open_http(
     """Send one request to the checked address of ``url`` and yield the streamed response.
     Redirects (at most ``max_redirects``; 0 hands the redirect back) are checked hop by hop.
     Raises AddressRefused, HostUnresolved, Invalid (not an http(s) URL) or httpx errors."""
-    current = http_url(url)
+    current = http_url(url, policy, code)
     # trust_env off: no proxy from the environment may carry the request past the check.
     with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
         for _ in range(max_redirects + 1):
@@ -394,7 +439,7 @@ def open_http(
             location = response.headers.get("location")
             if max_redirects and response.is_redirect and location:
                 response.close()
-                current = http_url(str(current.join(location)))
+                current = http_url(str(current.join(location)), policy, code)
                 if response.status_code == 303 or (
                     response.status_code in (301, 302) and method == "POST"
                 ):

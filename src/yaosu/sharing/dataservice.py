@@ -31,11 +31,11 @@ from yaosu.kit.errors import Conflict, Forbidden, Invalid, TooManyRequests, Yaos
 from yaosu.kit.timeutil import aware, utcnow
 from yaosu.ledger.service import ledger_service
 from yaosu.models.catalog import DatasetVersion, Resource
-from yaosu.models.sharing import Grant
+from yaosu.models.sharing import Grant, ShareRequest
 from yaosu.policy import evaluate, filters
 from yaosu.policy.model import Policy, day_of, parse_policy
 from yaosu.sharing import repository as repo
-from yaosu.sharing.service import grant_service
+from yaosu.sharing.service import grant_service, lift_holds
 
 Sessions = Callable[[bool], Session]
 MAX_PAGE = 1_000_000  # rows of one call (streamed; the row quota caps it further)
@@ -178,6 +178,7 @@ class DataService:
         key_value: Any = None
         try:
             version = self._version(session, resource)
+            policy = served_policy(session, grant, resource, version)
             types = {c["name"]: c["type"] for c in version.columns}
             # Filters on columns outside the grant or masked are never parsed against the data
             # (whether such a column exists, and its type, stay hidden; any operator, known or
@@ -552,7 +553,7 @@ class DataService:
         """The granted fields with their types after masking and their Chinese labels."""
         grant, resource = self._load(session, subject, grant_id)
         version = self._version(session, resource)
-        policy = _policy(grant)
+        policy = served_policy(session, grant, resource, version)
         terms = policy.terms
         labels = {f["name"]: f.get("label_zh", "") for f in resource.fields or []}
         masked = terms.masked
@@ -596,12 +597,65 @@ class _Cache:
 
 
 _policies = _Cache()
+_served = _Cache()
+_kinds = _Cache()
 _columns = _Cache()
 
 
 def _policy(grant: Grant) -> Policy:
     # A grant's policy never changes after issue (its status does, and is read per call).
     return _policies.get(grant.id, lambda: parse_policy(grant.policy))
+
+
+def served_policy(
+    session: Session, grant: Grant, resource: Resource, version: DatasetVersion
+) -> Policy:
+    """The grant's policy as it applies to the version served now: every personal field of that
+    version (as classified and reviewed) among the granted fields that the grant neither masks
+    nor released with a lifting that still holds for the field's class (``grant.unmasked``) is
+    masked by the resource's default rule. A grant's masking was decided against the
+    classification at its issue — possibly before any data, or before a version in which a
+    granted field turned out to hold personal information; what it serves is decided against
+    the version it serves. The added masking is an ordinary duty of the policy, so filters,
+    sorts and lookups on such a field are refused like those on any masked field."""
+    policy = _policy(grant)
+    terms = policy.terms
+    personal = classification_service.personal_masking(session, resource, terms.fields)
+    if not personal:
+        return policy
+    # An automatic grant masks the sensitive fields (001-5), a reviewed one every personal field.
+    classes = {"sensitive"} if _auto_approved(session, grant) else {"sensitive", "general"}
+    masked = terms.masked
+    lifted = grant.unmasked or {}
+    extra = {
+        f: rule
+        for f, (pi_class, rule) in personal.items()
+        if pi_class in classes and f not in masked and not lift_holds(lifted.get(f), pi_class)
+    }
+    if not extra:
+        return policy
+
+    def make() -> Policy:
+        doc = policy.document()
+        first = doc["permission"][0]
+        first["duty"] = [
+            *first.get("duty", []),
+            *(
+                {"action": "anonymize", "target": f, "yaosu:masking": rule}
+                for f, rule in sorted(extra.items())
+            ),
+        ]
+        return parse_policy(doc)
+
+    return _served.get((grant.id, version.id, digest(extra)), make)
+
+
+def _auto_approved(session: Session, grant: Grant) -> bool:
+    def make() -> bool:
+        req = session.get(ShareRequest, grant.request_id) if grant.request_id else None
+        return bool(req is not None and req.auto_approved)
+
+    return bool(_kinds.get(grant.id, make))
 
 
 def _compiled_cached(

@@ -73,6 +73,9 @@ def _lift_holds(entry: Any, pi_class: str) -> bool:
     return pi_class == "general"
 
 
+lift_holds = _lift_holds  # the data service applies it to the version it serves
+
+
 def _check_fields(wanted: Sequence[str], available: Sequence[str]) -> list[str]:
     unknown = [f for f in wanted if f not in available]
     if unknown:
