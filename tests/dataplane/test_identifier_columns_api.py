@@ -4,7 +4,6 @@ open-data preview and the data service (issue 21: "13077777868", never 130777778
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from tests.fixtures.catalog import create_resource
 from tests.fixtures.classification import csv_bytes
+from tests.fixtures.committed import committed_client, committed_session  # noqa: F401
 from tests.fixtures.identity import bearer, create_org, create_user, login
 
 MOBILES = ["13077777868", "18600001111", "15088886666", "19912345678", "13812345678"]
@@ -30,31 +30,6 @@ ROWS = [
     for i in range(30)
 ]
 TEXT = ("sjhm", "yzbm", "qh", "tel")
-
-
-@pytest.fixture
-def session(fresh_engine: Any) -> Iterator[Session]:
-    # Uploads with ?wait=true commit in their own transactions, as in production.
-    from yaosu.db.uow import session_factory
-
-    s = session_factory(fresh_engine)()
-    try:
-        yield s
-    finally:
-        s.close()
-
-
-@pytest.fixture
-def client(fresh_engine: Any) -> Iterator[Any]:
-    from fastapi.testclient import TestClient
-
-    from yaosu.app import create_app
-    from yaosu.opendata.ratelimit import limiter
-
-    limiter.reset()
-    with TestClient(create_app(fresh_engine)) as c:
-        yield c
-    limiter.reset()
 
 
 @pytest.fixture

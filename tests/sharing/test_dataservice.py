@@ -8,54 +8,25 @@ import csv
 import io
 import json
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pyarrow.ipc as ipc
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from tests.fixtures.catalog import create_resource
 from tests.fixtures.classification import csv_bytes, people_rows
+from tests.fixtures.committed import (  # noqa: F401 (fixtures)
+    committed_client,
+    committed_session,
+    upload,
+)
 from tests.fixtures.identity import SYSTEM, bearer, create_org, create_user, login
 from yaosu.kit.timeutil import utcnow
 from yaosu.models.sharing import Grant, GrantUsage
 
 ROWS = people_rows(200)
-
-
-# Metering commits in its own transactions, as in production: this module runs on a fresh
-# database that really commits, not inside the rolled-back test transaction.
-@pytest.fixture
-def session(fresh_engine: Any) -> Iterator[Session]:
-    from yaosu.db.uow import session_factory
-
-    s = session_factory(fresh_engine)()
-    try:
-        yield s
-    finally:
-        s.close()
-
-
-@pytest.fixture
-def client(fresh_engine: Any) -> Iterator[Any]:
-    from fastapi.testclient import TestClient
-
-    from yaosu.app import create_app
-
-    with TestClient(create_app(fresh_engine)) as c:
-        yield c
-
-
-def upload(client: Any, headers: Any, resource_id: str, rows: list[dict[str, Any]]) -> None:
-    r = client.post(
-        f"/api/v1/resources/{resource_id}/versions?wait=true",
-        headers=headers,
-        files={"file": ("p.csv", csv_bytes(rows), "text/csv")},
-    )
-    assert r.json()["status"] == "succeeded", r.text
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import random
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from tests.fixtures.classification import name, resident_id
+from tests.fixtures.committed import committed_client, committed_session  # noqa: F401
 from tests.fixtures.identity import bearer, login
 from tests.fixtures.sharing import grant_on, served_resource
 from yaosu.policy.model import row
@@ -44,27 +44,6 @@ SECRETS = (
     + [str(r["sfzh"]) for r in ROWS]
     + [str(r["xm"]) for r in HIDDEN if r["xm"] not in {v["xm"] for v in VISIBLE}]
 )
-
-
-@pytest.fixture
-def session(fresh_engine: Any) -> Iterator[Session]:
-    from yaosu.db.uow import session_factory
-
-    s = session_factory(fresh_engine)()
-    try:
-        yield s
-    finally:
-        s.close()
-
-
-@pytest.fixture
-def client(fresh_engine: Any) -> Iterator[Any]:
-    from fastapi.testclient import TestClient
-
-    from yaosu.app import create_app
-
-    with TestClient(create_app(fresh_engine)) as c:
-        yield c
 
 
 @pytest.fixture

@@ -9,14 +9,17 @@ database of each backend."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from sqlalchemy.orm import Session
 
 from tests.fixtures.catalog import create_resource
-from tests.fixtures.classification import csv_bytes, mobile, resident_id
+from tests.fixtures.classification import mobile, resident_id
+from tests.fixtures.committed import (  # noqa: F401 (fixtures)
+    committed_client,
+    committed_session,
+    upload,
+)
 from tests.fixtures.identity import bearer, create_org, create_user, login
 
 RNG = random.Random(21)
@@ -26,37 +29,6 @@ PEOPLE = [{"bh": f"A{i:03d}", "sfzh": IDS[i], "sjhm": MOBILES[i], "sl": i} for i
 PLAIN = [{"bh": f"A{i:03d}", "bz": f"备注{i % 3}", "sl": i} for i in range(40)]
 # The same columns, but the remark now holds resident IDs.
 TURNED = [{"bh": f"B{i:03d}", "bz": IDS[i], "sl": i} for i in range(40)]
-
-
-@pytest.fixture
-def session(fresh_engine: Any) -> Iterator[Session]:
-    from yaosu.db.uow import session_factory
-
-    s = session_factory(fresh_engine)()
-    try:
-        yield s
-    finally:
-        s.close()
-
-
-@pytest.fixture
-def client(fresh_engine: Any) -> Iterator[Any]:
-    from fastapi.testclient import TestClient
-
-    from yaosu.app import create_app
-
-    with TestClient(create_app(fresh_engine)) as c:
-        yield c
-
-
-def upload(client: Any, headers: Any, rid: str, rows: list[dict[str, Any]]) -> str:
-    r = client.post(
-        f"/api/v1/resources/{rid}/versions?wait=true",
-        headers=headers,
-        files={"file": ("d.csv", csv_bytes(rows), "text/csv")},
-    )
-    assert r.status_code == 202 and r.json()["status"] == "succeeded", r.text
-    return str(r.json()["version_id"])
 
 
 def world(client: Any, session: Session, fields: list[str], catalog: list[str]) -> dict[str, Any]:

@@ -147,7 +147,9 @@ def test_the_login_page_refuses_unsafe_next_with_a_400(app: Any, staff: None) ->
     for value in ATTACKS:
         r = client.get("/login", params={"next": value, "lang": "en"})
         assert r.status_code == 400, value
-        assert "must be a path of this site" in r.text
+        # A NUL is refused for the whole request before the page runs, in the same frame.
+        nul = "\x00" in value
+        assert ("NUL character" if nul else "must be a path of this site") in r.text, value
     zh = client.get("/login", params={"next": "//evil.example", "lang": "zh"})
     assert zh.status_code == 400 and "登录后返回的地址必须是本站的路径" in zh.text
     fine = client.get("/login", params={"next": "/datasets/养老机构"})

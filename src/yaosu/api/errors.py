@@ -62,10 +62,12 @@ def _has_nul(raw: bytes) -> bool:
 
 class RefuseNul:
     """A NUL in the path or query is refused before any route runs: it would reach a file
-    system call or PostgreSQL (which cannot store it) as a server error."""
+    system call or PostgreSQL (which cannot store it) as a server error. Web pages get the
+    error page, the APIs the envelope."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, html: HtmlRenderer | None = None) -> None:
         self.app = app
+        self.html = html
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and (
@@ -73,7 +75,11 @@ class RefuseNul:
             or _has_nul(scope.get("query_string") or b"")
         ):
             exc = nul_error()
-            response = _envelope(400, exc.code, exc.message, exc.message_zh)
+            request = Request(scope, receive)
+            if self.html is not None and _wants_html(request):
+                response = self.html(request, exc)
+            else:
+                response = _envelope(400, exc.code, exc.message, exc.message_zh)
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -82,7 +88,7 @@ class RefuseNul:
 def install(app: FastAPI, html: HtmlRenderer | None = None) -> None:
     """Render errors as the JSON envelope, or through ``html`` for web pages."""
 
-    app.add_middleware(RefuseNul)
+    app.add_middleware(RefuseNul, html=html)
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> Response:
