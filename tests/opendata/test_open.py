@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from tests.fixtures.identity import PASSWORD, bearer, create_org, create_user, l
 from yaosu.config import get_settings
 from yaosu.models.catalog import Resource
 from yaosu.models.ledger import LedgerEntry
+from yaosu.models.opendata import OpenDistribution
 from yaosu.opendata.ratelimit import limiter
 
 ROWS = people_rows(60)
@@ -142,7 +144,7 @@ def test_download_is_de_identified_hashed_recorded_and_counted(
     dists = client.get(f"/api/v1/open/datasets/{world['open_code']}/distributions")
     assert dists.status_code == 200, dists.text
     by_format = {d["format"]: d for d in dists.json()}
-    assert set(by_format) == {"csv", "json", "parquet"}
+    assert set(by_format) == {"csv", "csv-excel", "json", "parquet"}
     r = client.get(by_format["csv"]["url"])
     assert r.status_code == 200
     digest = hashlib.sha256(r.content).hexdigest()
@@ -159,12 +161,115 @@ def test_download_is_de_identified_hashed_recorded_and_counted(
     entries = session.execute(
         select(LedgerEntry).where(LedgerEntry.type == "opendata.distribution_published")
     ).scalars()
-    assert len(list(entries)) == 3  # one per format
+    assert len(list(entries)) == 4  # one per format
     listed = client.get(f"/api/v1/open/datasets/{world['open']}/distributions").json()
     assert {d["format"]: d["downloads"] for d in listed}["csv"] == 2
     figures = client.get("/api/v1/open/figures").json()
     assert figures["datasets"] == 2 and figures["downloadable"] == 1
     assert figures["downloads"] == 2
+
+
+def _ledger_sha256(session: Session, fmt: str) -> list[str]:
+    """The SHA-256 each ``opendata.distribution_published`` entry names for the open files of
+    ``fmt`` (subjects: distribution id, resource id, version id, sha256)."""
+    session.expire_all()
+    ids = set(
+        session.execute(select(OpenDistribution.id).where(OpenDistribution.format == fmt))
+        .scalars()
+        .all()
+    )
+    entries = session.execute(
+        select(LedgerEntry.entry).where(LedgerEntry.type == "opendata.distribution_published")
+    ).scalars()
+    subjects = [json.loads(bytes(e))["subjects"] for e in entries]
+    session.rollback()  # SQLite: end the read so the app can write
+    return [s[3] for s in subjects if s[0] in ids]
+
+
+def test_excel_csv_is_the_plain_csv_with_a_bom_and_its_own_recorded_hash(
+    client: Any, world: dict[str, Any]
+) -> None:
+    base = f"/api/v1/open/datasets/{world['open']}"
+    plain = client.get(f"{base}/download/csv")
+    excel = client.get(f"{base}/download/csv-excel")
+    assert plain.status_code == excel.status_code == 200, excel.text
+    assert not plain.content.startswith(b"\xef\xbb\xbf")  # programs get a BOM-free CSV
+    assert excel.content == b"\xef\xbb\xbf" + plain.content
+    assert excel.headers["content-type"].startswith("text/csv")
+    assert excel.headers["content-disposition"].endswith('.excel.csv"')
+    served = hashlib.sha256(excel.content).hexdigest()
+    assert excel.headers["x-content-sha256"] == served
+    assert excel.headers["x-content-sha256"] != plain.headers["x-content-sha256"]
+    # The ledger records the hash of exactly the bytes served, once, for each file.
+    assert _ledger_sha256(world["session"], "csv-excel") == [served]
+    assert _ledger_sha256(world["session"], "csv") == [plain.headers["x-content-sha256"]]
+    listed = {d["format"]: d for d in client.get(f"{base}/distributions").json()}
+    assert listed["csv-excel"]["sha256"] == served
+    assert listed["csv-excel"]["size_bytes"] == len(excel.content)
+    assert listed["csv-excel"]["rows"] == len(ROWS)
+    # Excel's reading: Chinese headers and text decode with the BOM stripped.
+    rows = list(csv.DictReader(io.StringIO(excel.content.decode("utf-8-sig"))))
+    assert len(rows) == len(ROWS) and "sfzh" in rows[0]
+    # The portal lists it beside the plain CSV, with the same hash.
+    page = client.get(f"/datasets/{world['open']}/downloads").text
+    assert f'data-sha256="{served}"' in page and "/download/csv-excel" in page
+
+
+def test_excel_csv_rewritten_after_loss_has_the_recorded_hash(
+    client: Any, world: dict[str, Any]
+) -> None:
+    url = f"/api/v1/open/datasets/{world['open']}/download/csv-excel"
+    first = client.get(url)
+    assert first.status_code == 200
+    session = world["session"]
+    key = session.execute(
+        select(OpenDistribution.storage_key).where(
+            OpenDistribution.resource_id == world["open"],
+            OpenDistribution.format == "csv-excel",
+        )
+    ).scalar_one()
+    session.rollback()
+    stored = Path(get_settings().data_dir) / key
+    assert stored.name.endswith(".excel.csv")
+    stored.unlink()
+    again = client.get(url)
+    assert again.status_code == 200, again.text
+    assert again.content == first.content
+    assert again.headers["x-content-sha256"] == hashlib.sha256(again.content).hexdigest()
+    assert len(_ledger_sha256(world["session"], "csv-excel")) == 1
+    stem = stored.name.split(".")[0]
+    leftovers = [p for p in stored.parent.iterdir() if p.name.startswith(f".{stem}")]
+    assert leftovers == []  # no temporary or plain intermediate left behind
+
+
+@pytest.mark.parametrize(
+    "fmt", ["xlsx", "CSV-EXCEL", "csv-excel.", "excel.csv", "csv%20", "csv-excel-zh"]
+)
+def test_unknown_download_formats_are_refused(client: Any, world: dict[str, Any], fmt: str) -> None:
+    r = client.get(f"/api/v1/open/datasets/{world['open']}/download/{fmt}")
+    assert 400 <= r.status_code < 500, r.text
+    assert r.json()["error"]["code"] == "unknown_format"
+    assert _ledger_sha256(world["session"], fmt) == []
+
+
+def test_portal_api_snippet_datastore_id_returns_records(
+    client: Any, world: dict[str, Any]
+) -> None:
+    page = client.get(f"/datasets/{world['open']}")
+    assert page.status_code == 200
+    found = re.search(
+        r"/api/3/action/datastore_search\?resource_id=([^&\"]+)&amp;limit=5", page.text
+    )
+    assert found, "no datastore_search snippet on the dataset page"
+    r = client.get(
+        "/api/3/action/datastore_search", params={"resource_id": found.group(1), "limit": 5}
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["success"] is True and len(body["result"]["records"]) == 5
+    # The id names one of the resources CKAN lists for the package.
+    package = client.get("/api/3/action/package_show", params={"id": world["open"]}).json()
+    assert found.group(1) in {res["id"] for res in package["result"]["resources"]}
 
 
 def test_a_dataset_without_personal_fields_opens_unchanged(

@@ -126,12 +126,14 @@ class SearchIndex:
         self,
         session: Session,
         subject: Subject,
-        terms: list[str],
+        terms: list[list[str]],
         substring: str | None,
         filters: dict[str, list[str]],
         limit: int,
         offset: int,
     ) -> tuple[list[str], int, dict[str, list[tuple[str, int]]]]:
+        """Resources matching any of the alternatives in ``terms`` (each: every term present;
+        an empty alternative matches all), readable by ``subject``, with facet counts."""
         with self.lock:
             if self.cols is None or time.monotonic() - self.built > MAX_AGE_S:
                 self._rebuild(session)
@@ -146,6 +148,24 @@ class SearchIndex:
             return _evaluate(
                 base, overlay, vocab, subject, terms, substring, filters, limit, offset
             )
+
+
+def _match_any(
+    cols: Columns, alternatives: list[list[str]], n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions matching at least one alternative (synonym variants of a query), each with
+    its best score; no alternatives at all match every position."""
+    if len(alternatives) <= 1:
+        return _match(cols, alternatives[0] if alternatives else [], n)
+    found = [_match(cols, terms, n) for terms in alternatives]
+    docs = np.concatenate([d for d, _ in found])
+    score = np.concatenate([s for _, s in found])
+    if not len(docs):
+        return docs, score
+    unique, inverse = np.unique(docs, return_inverse=True)
+    best = np.zeros(len(unique), dtype=np.int64)
+    np.maximum.at(best, inverse, score)
+    return unique, best
 
 
 def _match(cols: Columns, terms: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -172,7 +192,7 @@ def _evaluate(
     overlay: Columns,
     vocab: Vocab,
     subject: Subject,
-    terms: list[str],
+    terms: list[list[str]],
     substring: str | None,
     filters: dict[str, list[str]],
     limit: int,
@@ -183,7 +203,7 @@ def _evaluate(
     replaced = np.asarray(sorted(base.pos[i] for i in overlay.ids if i in base.pos), dtype=np.int64)
     parts = []
     for cols in (base, overlay):
-        docs, score = _match(cols, terms, len(cols.ids))
+        docs, score = _match_any(cols, terms, len(cols.ids))
         mask = np.ones(len(docs), dtype=bool)
         if cols is base and len(replaced):
             mask &= ~np.isin(docs, replaced)

@@ -471,11 +471,15 @@ class ResourceService:
         limit: int,
         offset: int,
     ) -> schemas.SearchResult:
-        """Chinese and English search over names, summaries, fields and keywords, with facets."""
-        query_terms = search.terms(q or "")
+        """Chinese and English search over names (Chinese and English), codes, summaries,
+        fields and keywords, with facets; the query is widened by the synonym list."""
+        variants = search.expand(q or "")
+        # A variant without terms (a synonym of punctuation only) would match everything.
+        query_terms = [search.terms(variants[0])]
+        query_terms += [t for t in map(search.terms, variants[1:]) if t and t not in query_terms]
         substring = None
-        if q and len(query_terms) == 1 and len(query_terms[0]) == 1:
-            substring, query_terms = query_terms[0], []  # one Chinese character: substring match
+        if q and len(query_terms) == 1 and len(query_terms[0]) == 1 and len(query_terms[0][0]) == 1:
+            substring, query_terms = query_terms[0][0], [[]]  # one Chinese character: substring
         for key in filters:
             if key not in repo.FACETS:
                 raise Invalid(

@@ -649,6 +649,45 @@ def write_data(kind: str, directory: Path, rng: random.Random, fake: Faker) -> P
     return writers[kind]()
 
 
+# English names and keywords of the demo resources (by classification code), so the portal
+# and the catalog answer English queries as well as Chinese ones.
+ENGLISH: dict[str, tuple[str, list[str]]] = {
+    "10101001": ("Resident population", ["population", "residents", "household registration"]),
+    "10101002": ("Household registration transfers", ["household registration", "migration"]),
+    "20301001": ("Motor vehicle registrations", ["vehicles", "cars", "transport"]),
+    "10101003": ("Marriage registrations", ["marriage", "civil affairs"]),
+    "10201002": ("Social organization registrations", ["social organizations", "ngo"]),
+    "20102001": ("Elderly care institutions", ["elderly", "elderly care", "nursing homes"]),
+    "10201001": ("Enterprise registrations", ["enterprises", "companies", "business"]),
+    "10401001": ("Administrative penalties", ["credit", "penalties"]),
+    "10501001": ("Food business licences", ["licences", "food", "permits"]),
+    "20101001": ("Social insurance enrolment", ["social insurance", "employment"]),
+    "10501002": ("Vocational skill certificates", ["certificates", "skills"]),
+    "20101002": ("Employment and unemployment registrations", ["employment", "unemployment"]),
+    "10501003": ("Medical institution licences", ["hospitals", "medical", "licences"]),
+    "10101004": ("Birth medical certificates", ["births", "medical certificates"]),
+    "30401001": ("Infectious disease surveillance", ["disease control", "epidemics"]),
+    "20102002": ("Designated medical insurance institutions", ["medical insurance", "hospitals"]),
+    "20101003": ("Medical insurance settlements", ["medical insurance", "settlements"]),
+    "20301002": ("Bus stops", ["bus", "public transport", "transit", "stops"]),
+    "10501004": ("Road transport business licences", ["transport", "licences"]),
+    "10301001": ("Real estate registrations", ["real estate", "property", "land"]),
+    "10302001": ("Territorial spatial planning zones", ["planning", "zoning", "land use"]),
+    "10501005": ("Commercial housing pre-sale permits", ["housing", "real estate", "pre-sale"]),
+    "20101004": ("Housing provident fund contributions", ["housing provident fund"]),
+    "10401002": ("Taxpayer credit ratings", ["tax", "credit"]),
+    "20201001": ("Enterprise tax details", ["tax", "enterprises"]),
+    "20102003": ("Primary and secondary schools", ["schools", "education"]),
+    "20101005": ("Student enrolment records", ["students", "education"]),
+    "20401001": ("Air quality monitoring", ["air quality", "environment", "pollution"]),
+    "10202001": ("Agricultural business entities", ["agriculture", "cooperatives", "farms"]),
+    "10501006": ("Work safety licences", ["work safety", "licences"]),
+    "10601001": ("Key economic indicators", ["statistics", "economy"]),
+    "10601002": ("Population sample survey", ["statistics", "population", "census"]),
+    "30101001": ("Public data resource catalog", ["catalog", "open data"]),
+}
+
+
 # The demo city's important-data catalog 重要数据目录 (kept by the data authority).
 IMPORTANT_ENTRIES = [
     ImportantEntryCreate(
@@ -689,8 +728,10 @@ def load(
         important_data_service.create(session, system, entry)
     made = []
     for spec in RESOURCES:
+        name_en, keywords_en = ENGLISH.get(spec.code, (None, []))
         data = schemas.ResourceCreate(
             name=spec.name,
+            name_en=name_en,
             classification_code=spec.code,
             provider_id=orgs[spec.provider].id,
             summary=spec.summary,
@@ -701,7 +742,7 @@ def load(
             share_attribute=spec.share,
             share_method="api",
             open_attribute=spec.open_,
-            keywords=spec.keywords,
+            keywords=[*spec.keywords, *(k for k in keywords_en if k not in spec.keywords)],
             source_system=spec.system or None,
             authoritative=spec.library is not None,
             contact=schemas.Contact(

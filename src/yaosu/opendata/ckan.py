@@ -356,7 +356,7 @@ def resources_of(
         f = (files or {}).get(fmt)
         out.append(
             {
-                "id": f"{r.id}-{fmt}",
+                "id": open_rules.datastore_resource_id(r.id, fmt),
                 "package_id": r.id,
                 "position": position,
                 "name": f"{r.name} ({FORMATS[fmt]})",

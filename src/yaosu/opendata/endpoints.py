@@ -17,7 +17,7 @@ from yaosu.identity import schemas as identity_schemas
 from yaosu.identity.access import PUBLIC, require
 from yaosu.identity.subject import Subject
 from yaosu.kit.pagination import MAX_LIMIT, Page
-from yaosu.opendata import ratelimit, schemas
+from yaosu.opendata import ratelimit, rules, schemas
 from yaosu.opendata.service import (
     application_service,
     demand_service,
@@ -93,7 +93,7 @@ def distributions(
     resource = open_catalog.get(session, ident)
     sessions = request.app.state.sessions
     out = []
-    for fmt in ("csv", "json", "parquet"):
+    for fmt in rules.DOWNLOAD_FORMATS:
         d = open_catalog.distribution(sessions, session, resource, fmt)
         out.append(_distribution_view(resource.id, d))
     return out
@@ -107,7 +107,8 @@ def download(
     _: Subject | None = Depends(rated),
     session: Session = SESSION,
 ) -> FileResponse:
-    """Download an open dataset as csv, json or parquet. ``X-Content-SHA256`` carries the
+    """Download an open dataset as csv, csv-excel (CSV with a UTF-8 BOM, for Excel), json or
+    parquet. ``X-Content-SHA256`` carries the
     file's hash, as recorded in the ledger; datasets that are not open are 403."""
     resource = open_catalog.get(session, ident)
     sessions = request.app.state.sessions

@@ -22,6 +22,12 @@ FORMATS: dict[str, str] = {
     "json": "application/json",
     "parquet": "application/vnd.apache.parquet",
 }
+# "CSV for Excel": the CSV with a UTF-8 byte-order mark, so Excel reads Chinese text correctly.
+# A distribution of its own (own file, SHA-256 and ledger entry) beside the plain CSV, which
+# stays BOM-free for programs; CKAN and DCAT list the three machine formats above.
+EXCEL_CSV = "csv-excel"
+DOWNLOAD_FORMATS: dict[str, str] = {**FORMATS, EXCEL_CSV: "text/csv; charset=utf-8"}
+UTF8_BOM = b"\xef\xbb\xbf"
 # Who may apply for conditional open data (government units use government sharing instead).
 APPLICANT_KINDS = frozenset({"enterprise", "institution", "individual", "operator"})
 # Purposes an application may name: the policy vocabulary, commercial uses included.
@@ -55,14 +61,25 @@ def is_downloadable(
 
 
 def check_format(fmt: str) -> str:
-    if fmt not in FORMATS:
+    if fmt not in DOWNLOAD_FORMATS:
         raise Invalid(
-            f"Unknown download format {fmt!r}; choose csv, json or parquet.",
-            f"未知的下载格式 {fmt!r}，可选 csv、json、parquet。",
+            f"Unknown download format {fmt[:40]!r}; choose csv, csv-excel, json or parquet.",
+            f"未知的下载格式 {fmt[:40]!r}，可选 csv、csv-excel、json、parquet。",
             code="unknown_format",
-            allowed=list(FORMATS),
+            allowed=list(DOWNLOAD_FORMATS),
         )
     return fmt
+
+
+def extension(fmt: str) -> str:
+    """The file name ending of a download format (the Excel CSV is still a ``.csv``)."""
+    return "excel.csv" if fmt == EXCEL_CSV else fmt
+
+
+def datastore_resource_id(dataset_id: str, fmt: str = "csv") -> str:
+    """The CKAN resource id of a dataset's open file in ``fmt`` (``<dataset id>-<format>``):
+    what ``/api/3/action/datastore_search`` and ``resource_show`` take as ``resource_id``."""
+    return f"{dataset_id}-{fmt}"
 
 
 def route_application(

@@ -8,6 +8,8 @@ version, policy and format, with their SHA-256 recorded in the ledger. Raw rows 
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -95,7 +97,7 @@ class DistributionFile:
 
     @property
     def media_type(self) -> str:
-        return rules.FORMATS[self.format]
+        return rules.DOWNLOAD_FORMATS[self.format]
 
 
 @dataclass(frozen=True)
@@ -244,18 +246,24 @@ class OpenCatalogService:
         found = repo.distribution(session, src.version.id, fmt, src.policy_digest)
         if found is not None and _local(found.storage_key).is_file():
             return _file(found, src)
-        key = f"open/{src.version.id}-{src.policy_digest[:16]}.{fmt}"
+        key = f"open/{src.version.id}-{src.policy_digest[:16]}.{rules.extension(fmt)}"
         dest = _local(key)
         dest.parent.mkdir(parents=True, exist_ok=True)
+        excel = fmt == rules.EXCEL_CSV
+        written = dest.with_name(f".{dest.name}.{new_id()}.plain") if excel else dest
         result = masking.export_masked(
             src.path,
-            dest,
+            written,
             src.policy,
             src.version.columns,
             masking_service.key(),
-            fmt=fmt,  # type: ignore[arg-type]
+            fmt="csv" if excel else fmt,  # type: ignore[arg-type]
             allow_empty=True,
         )
+        if excel:
+            # The recorded hash and size are those of the served bytes, BOM included.
+            sha256, size = _prefix_bom(written, dest)
+            result = masking.MaskedExport(result.rows, sha256, size, result.columns)
         with transaction(sessions(True)) as w:
             existing = repo.distribution(w, src.version.id, fmt, src.policy_digest)
             if existing is None:
@@ -311,7 +319,8 @@ class OpenCatalogService:
             return []
         found = repo.distributions_of(session, src.version.id, src.policy_digest)
         return sorted(
-            (_file(d, src) for d in found), key=lambda d: list(rules.FORMATS).index(d.format)
+            (_file(d, src) for d in found if d.format in rules.DOWNLOAD_FORMATS),
+            key=lambda d: list(rules.DOWNLOAD_FORMATS).index(d.format),
         )
 
     def count_download(self, sessions: Sessions, distribution_id: str) -> None:
@@ -408,12 +417,36 @@ class OpenCatalogService:
         ]
 
 
+def _prefix_bom(plain: Path, dest: Path) -> tuple[str, int]:
+    """Write ``dest`` as a UTF-8 BOM followed by ``plain`` (then removed), through a temporary
+    file renamed into place; the SHA-256 and size of what was written."""
+    partial = dest.with_name(f".{dest.name}.{new_id()}.part")
+    digest_ = hashlib.sha256(rules.UTF8_BOM)
+    size = len(rules.UTF8_BOM)
+    try:
+        with plain.open("rb") as src, partial.open("wb") as out:
+            out.write(rules.UTF8_BOM)
+            while chunk := src.read(1 << 20):
+                digest_.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, dest)
+    finally:
+        partial.unlink(missing_ok=True)
+        plain.unlink(missing_ok=True)
+    return digest_.hexdigest(), size
+
+
 def _local(key: str) -> Path:
     return Path(get_settings().data_dir) / key
 
 
 def _file(d: OpenDistribution, src: OpenSource) -> DistributionFile:
-    name = f"{src.resource.code.replace('/', '_')}-v{src.version.number}.{d.format}"
+    name = (
+        f"{src.resource.code.replace('/', '_')}-v{src.version.number}.{rules.extension(d.format)}"
+    )
     return DistributionFile(
         id=d.id,
         format=d.format,

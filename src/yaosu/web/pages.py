@@ -141,7 +141,9 @@ def dataset_downloads(
 ) -> HTMLResponse:
     resource = open_catalog.get(session, ident)
     sessions = request.app.state.sessions
-    files = [open_catalog.distribution(sessions, session, resource, f) for f in rules.FORMATS]
+    files = [
+        open_catalog.distribution(sessions, session, resource, f) for f in rules.DOWNLOAD_FORMATS
+    ]
     return render(request, "_downloads.html", subject, files=files, resource=resource)
 
 
@@ -221,6 +223,7 @@ def dataset_page(
         reuses=reuses,
         base=base,
         quoted=quote(dataset.id),
+        datastore_id=quote(rules.datastore_resource_id(dataset.id)),
     )
 
 
