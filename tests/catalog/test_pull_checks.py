@@ -18,10 +18,11 @@ import pytest
 
 from tests.fixtures.catalog import create_resource
 from tests.fixtures.identity import SYSTEM, create_org, create_user
+from tests.fixtures.pulls import pull_allow  # noqa: F401 (the fixture)
 from yaosu.catalog import census, schemas
 from yaosu.catalog.service import dataset_service, public_params
 from yaosu.catalog.tasks import run_in_session
-from yaosu.config import get_settings, reset_settings
+from yaosu.config import get_settings
 from yaosu.dataplane.readers import http_source
 from yaosu.identity.service import auth_service, token_service
 from yaosu.kit.errors import Forbidden, Invalid
@@ -107,22 +108,6 @@ def test_a_failure_quoting_the_address_keeps_no_password(session: Any) -> None:
 
 
 # --- nothing reaches the node's own stores or its loopback services (issue 21) ---------------
-@pytest.fixture
-def allow(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """Set YAOSU_PULL_ALLOW for one test (None: unset, the default)."""
-
-    def set_allow(value: str | None) -> None:
-        if value is None:
-            monkeypatch.delenv("YAOSU_PULL_ALLOW", raising=False)
-        else:
-            monkeypatch.setenv("YAOSU_PULL_ALLOW", value)
-        reset_settings()
-
-    yield set_allow
-    monkeypatch.delenv("YAOSU_PULL_ALLOW", raising=False)
-    reset_settings()
-
-
 def pull(session: Any, resource: Any, **kw: Any) -> Any:
     return dataset_service.request_pull(session, SYSTEM, resource.id, schemas.PullCreate(**kw))
 

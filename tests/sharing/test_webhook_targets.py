@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tests.fixtures.pulls import pull_allow  # noqa: F401 (the fixture)
 from tests.sharing.test_service import ask, city, ingest  # noqa: F401 (the fixture)
-from yaosu.config import reset_settings
 from yaosu.kit.errors import Forbidden
 from yaosu.ledger.service import ledger_service
 from yaosu.models import Subscription, WebhookDelivery
@@ -61,20 +61,6 @@ def grant(session: Session, city: Any) -> str:  # noqa: F811
         session, city["consumer"], ask(city["open"], delivery_mode="subscription")
     )
     return req.grant_id or ""
-
-
-@pytest.fixture
-def allow(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    def set_allow(value: str | None) -> None:
-        if value is None:
-            monkeypatch.delenv("YAOSU_PULL_ALLOW", raising=False)
-        else:
-            monkeypatch.setenv("YAOSU_PULL_ALLOW", value)
-        reset_settings()
-
-    yield set_allow
-    monkeypatch.delenv("YAOSU_PULL_ALLOW", raising=False)
-    reset_settings()
 
 
 @pytest.mark.parametrize(("url", "reason"), REFUSED)
