@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import classify, cli, ingest, ledger, mask, portal, search, service
+from bench import classify, cli, compute, dp, ingest, ledger, mask, portal, psi, search, service
 
 BENCHES = {
     "ledger": ledger.main,
@@ -15,6 +15,9 @@ BENCHES = {
     "service": service.main,
     "portal": portal.main,
     "cli": cli.main,
+    "compute": compute.main,
+    "psi": psi.main,
+    "dp": dp.main,
 }
 
 

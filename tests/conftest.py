@@ -26,6 +26,8 @@ os.environ["YAOSU_OPEN_RATE_ANONYMOUS"] = "1000000"
 os.environ["YAOSU_OPEN_RATE_KEY"] = "1000000"
 os.environ["YAOSU_NODE_KEY"] = base64.b64encode(b"k" * 32).decode()
 os.environ["YAOSU_NODE_NAME"] = "test.yaosu.localhost"
+# Days and midnights are the node's zone; the suite pins the default whatever the machine says.
+os.environ["YAOSU_TIMEZONE"] = "Asia/Shanghai"
 os.environ.pop("YAOSU_DATABASE_URL", None)
 
 from sqlalchemy import Connection, Engine, create_engine, text  # noqa: E402

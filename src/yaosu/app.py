@@ -123,6 +123,7 @@ def create_app(
     """Build the application. ``sessions(write)`` makes a Session per request (tests swap it).
     With ``background`` the node also runs ingest jobs on worker threads, scheduled pulls and
     scheduled ledger checkpoints (``yaosu up``); without it, jobs run inside their request."""
+    get_settings()  # a setting the node cannot run with (YAOSU_TIMEZONE…) stops it here
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -85,12 +86,30 @@ class Settings(BaseSettings):
     argon2_fast: bool = Field(
         default=False, description="Cheap argon2 parameters; for tests only, never in production."
     )
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="IANA time zone of the node (Asia/Shanghai, UTC…): pages and the CLI show "
+        "its local time, and daily quotas, date-only validity bounds, due dates and today's "
+        "counters roll over at its midnight. The API keeps ISO 8601 instants in UTC.",
+    )
     pull_allow: str = Field(
         default="",
         description="Private networks pulls and webhooks may reach: comma-separated CIDRs and "
         "host names (*.name for any below). Loopback opens only for a CIDR wholly inside it "
         "(127.0.0.1/32); link-local, metadata and the like never. See docs/catalog.md.",
     )
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone_exists(cls, value: str) -> str:
+        # A bad zone stops the node at start-up instead of failing every call that counts days.
+        from yaosu.kit.timeutil import zone_named
+
+        try:
+            zone_named(value)
+        except ValueError as exc:
+            raise ValueError(f"YAOSU_TIMEZONE: {exc}") from None
+        return value
 
     @field_validator("pull_allow")
     @classmethod
@@ -118,9 +137,26 @@ class Settings(BaseSettings):
         return self.resolved_database_url.startswith("sqlite")
 
 
+class SettingsError(ValueError):
+    """A ``YAOSU_*`` setting the node cannot start with; the message names each one and why."""
+
+
+def _problem(error: Any) -> str:
+    name = "YAOSU_" + "_".join(str(p) for p in error["loc"]).upper()
+    reason = str(error["msg"]).removeprefix("Value error, ").removeprefix(f"{name}: ")
+    return f"{name}: {reason}"
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The settings, read once; a bad one raises ``SettingsError`` (the node does not start)."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(_problem(e) for e in exc.errors())
+        raise SettingsError(f"Invalid settings: {problems}") from None
 
 
 def reset_settings() -> None:

@@ -582,7 +582,9 @@ def test_the_node_sets_itself_up_then_needs_a_user(
         # Not yet an admin: the node may still create users and units.
         short = invoke("user", "create", "m", "--org", org_id, "--password", "p4ssword-long")
         assert short.exit_code == 1 and "422 (invalid_input)" in short.output, short.output
-        assert "username" in short.output and "Traceback" not in short.output
+        assert "Username (at least 3 characters)" in short.output
+        assert "Traceback" not in short.output
+        assert "用户名（至少 3 个字符）" in short.output  # not pydantic's English
         member = invoke("user", "create", "mmm", "--org", org_id, "--password", "p4ssword-long")
         assert member.exit_code == 0, member.output
         admin = invoke(

@@ -27,6 +27,11 @@ def test_demo_city_accounts(client: Any, session: Any) -> None:
         headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
         me = client.get("/api/v1/auth/me", headers=headers).json()
         assert me["roles"] == [account.role] and me["org"]["name"] == account.org
+        if me["org"]["status"] == "pending":  # an applicant for admission: signs in, no more
+            refused = client.get("/api/v1/users", headers=headers)
+            assert refused.status_code == 403 and account.org in {p[0] for p in city.PENDING}
+            assert refused.json()["error"]["code"] == "org_pending"
+            continue
         seen[account.username] = client.get("/api/v1/users?limit=200", headers=headers).json()[
             "total"
         ]
@@ -45,7 +50,7 @@ def test_demo_city_accounts(client: Any, session: Any) -> None:
 
 
 def test_demo_catalog_loads_with_data(client: Any, session: Any, tmp_path: Any) -> None:
-    from yaosu.demo import catalog
+    from yaosu.demo import catalog, rows
 
     orgs = city.load(session)
     resources = catalog.load(session, orgs, tmp_path)
@@ -62,7 +67,16 @@ def test_demo_catalog_loads_with_data(client: Any, session: Any, tmp_path: Any) 
     }
     assert {r.share_attribute for r in resources} == {"unconditional", "conditional", "none"}
     ingested = [r for r in resources if r.current_version_id]
-    assert len(ingested) == sum(1 for spec in catalog.RESOURCES if spec.data)
+    # Every dataset the portal lists has data, and so does the city's own catalog.
+    expected = {
+        spec.name
+        for spec in catalog.RESOURCES
+        if spec.data or spec.code in rows.GENERATORS or spec.code == catalog.CATALOG_CODE
+    }
+    assert {r.name for r in ingested} == expected
+    assert expected >= {
+        spec.name for spec in catalog.RESOURCES if spec.publish and spec.open_ != "none"
+    }
     token = client.post(
         "/api/v1/auth/token",
         data={"username": "officer.gaj", "password": get_settings().demo_password},

@@ -244,6 +244,12 @@ CASES = [
     ),
     Case(
         "POST",
+        "/api/v1/dataset-versions/{nothing}/classification/describes",
+        CAT_EDIT | {"reviewer"},
+        json=lambda w: {"describes": "place", "reason": "行描述设施"},
+    ),
+    Case(
+        "POST",
         "/api/v1/dataset-versions/{nothing}/masked-export",
         CAT_READ,
         json=lambda w: {"policy": "default"},
@@ -378,6 +384,11 @@ CASES = [
     Case(
         "POST",
         "/workspace/resources/{res}/classification/grade",
+        PROVIDERS,
+    ),
+    Case(
+        "POST",
+        "/workspace/resources/{res}/classification/describes",
         PROVIDERS,
     ),
     Case("GET", "/api/v1/masking-policies", CAT_READ),

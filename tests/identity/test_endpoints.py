@@ -65,7 +65,12 @@ def test_validation_errors_use_the_envelope(client: Any, session: Any) -> None:
     r = client.post("/api/v1/orgs", headers=headers, json={"kind": "government"})
     assert r.status_code == 422
     err = r.json()["error"]
-    assert err["code"] == "validation_error" and "name" in err["message"] and err["message_zh"]
+    assert err["code"] == "validation_error"
+    # Fields by their labels, reasons in both languages: not pydantic's "Field required".
+    assert "Name (required)" in err["message"] and "名称（必须填写）" in err["message_zh"]
+    name = next(f for f in err["details"]["fields"] if f["field"] == "name")
+    assert name["type"] == "missing" and name["reason_zh"] == "必须填写"
+    assert "Field required" not in r.text
 
 
 def test_malformed_uscc_and_duplicate_username(client: Any, session: Any) -> None:

@@ -144,7 +144,14 @@ def test_download_is_de_identified_hashed_recorded_and_counted(
     dists = client.get(f"/api/v1/open/datasets/{world['open_code']}/distributions")
     assert dists.status_code == 200, dists.text
     by_format = {d["format"]: d for d in dists.json()}
-    assert set(by_format) == {"csv", "csv-excel", "json", "parquet"}
+    assert set(by_format) == {
+        "csv",
+        "csv-excel",
+        "csv-labels",
+        "csv-excel-labels",
+        "json",
+        "parquet",
+    }
     r = client.get(by_format["csv"]["url"])
     assert r.status_code == 200
     digest = hashlib.sha256(r.content).hexdigest()
@@ -161,7 +168,7 @@ def test_download_is_de_identified_hashed_recorded_and_counted(
     entries = session.execute(
         select(LedgerEntry).where(LedgerEntry.type == "opendata.distribution_published")
     ).scalars()
-    assert len(list(entries)) == 4  # one per format
+    assert len(list(entries)) == 6  # one per format
     listed = client.get(f"/api/v1/open/datasets/{world['open']}/distributions").json()
     assert {d["format"]: d["downloads"] for d in listed}["csv"] == 2
     figures = client.get("/api/v1/open/figures").json()
@@ -213,6 +220,63 @@ def test_excel_csv_is_the_plain_csv_with_a_bom_and_its_own_recorded_hash(
     # The portal lists it beside the plain CSV, with the same hash.
     page = client.get(f"/datasets/{world['open']}/downloads").text
     assert f'data-sha256="{served}"' in page and "/download/csv-excel" in page
+
+
+def test_labelled_csvs_carry_the_catalog_labels_as_their_header(
+    client: Any, world: dict[str, Any]
+) -> None:
+    base = f"/api/v1/open/datasets/{world['open']}"
+    plain = client.get(f"{base}/download/csv")
+    labelled = client.get(f"{base}/download/csv-labels")
+    assert labelled.status_code == 200, labelled.text
+    assert labelled.headers["content-disposition"].endswith('.labels.csv"')
+    # The header row is the 信息项 labels (身份证号, 姓名; a column without one keeps its
+    # name); every row below is the plain CSV's, masked the same.
+    head, _, body = labelled.content.decode("utf-8").partition("\n")
+    p_head, _, p_body = plain.content.decode("utf-8").partition("\n")
+    names = p_head.split(",")
+    assert head.split(",") == [{"sfzh": "身份证号", "xm": "姓名"}.get(n, n) for n in names]
+    assert body == p_body and "sfzh" in names
+    # Its own file, hash and ledger entry; ?header=labels names the same file.
+    served = hashlib.sha256(labelled.content).hexdigest()
+    assert labelled.headers["x-content-sha256"] == served != plain.headers["x-content-sha256"]
+    assert _ledger_sha256(world["session"], "csv-labels") == [served]
+    same = client.get(f"{base}/download/csv?header=labels")
+    assert same.content == labelled.content
+    assert _ledger_sha256(world["session"], "csv-labels") == [served]
+    # For Excel: the BOM, then the same labelled text.
+    excel = client.get(f"{base}/download/csv-excel?header=labels")
+    assert excel.status_code == 200
+    assert excel.content == b"\xef\xbb\xbf" + labelled.content
+    assert excel.headers["x-content-sha256"] == hashlib.sha256(excel.content).hexdigest()
+    assert client.get(f"{base}/download/csv?header=names").content == plain.content
+    # Labels only make sense as a CSV header; unknown choices are named.
+    bad = client.get(f"{base}/download/json?header=labels")
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "header_not_supported"
+    bad = client.get(f"{base}/download/csv?header=chinese")
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "unknown_header"
+    # The portal offers both, in either language.
+    for lang, word in (("zh", "CSV（中文表头）"), ("en", "CSV with Chinese headers")):
+        page = client.get(f"/datasets/{world['open']}/downloads?lang={lang}").text
+        assert word in page and "/download/csv-labels" in page, lang
+
+
+def test_a_relabelled_entry_gets_a_new_labelled_file(client: Any, world: dict[str, Any]) -> None:
+    base = f"/api/v1/open/datasets/{world['open']}"
+    first = client.get(f"{base}/download/csv-labels")
+    session = world["session"]
+    resource = session.get(Resource, world["open"])
+    assert resource is not None
+    resource.fields = [
+        {**f, "label_zh": "公民身份号码"} if f["name"] == "sfzh" else f for f in resource.fields
+    ]
+    session.commit()
+    second = client.get(f"{base}/download/csv-labels")
+    assert second.content.decode("utf-8").startswith("公民身份号码,")
+    assert second.headers["x-content-sha256"] != first.headers["x-content-sha256"]
+    assert len(_ledger_sha256(world["session"], "csv-labels")) == 2
+    listed = {d["format"]: d for d in client.get(f"{base}/distributions").json()}
+    assert listed["csv-labels"]["sha256"] == second.headers["x-content-sha256"]
 
 
 def test_excel_csv_rewritten_after_loss_has_the_recorded_hash(

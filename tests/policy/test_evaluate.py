@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.fixtures.timezone import set_node_zone  # noqa: F401 (the fixture)
 from yaosu.classification.masking import Mask
 from yaosu.kit.errors import Forbidden, Invalid, TooManyRequests
 from yaosu.policy.evaluate import (
@@ -27,7 +29,9 @@ from yaosu.policy.evaluate import (
 from yaosu.policy.filters import Filter, parse_filters
 from yaosu.policy.model import PURPOSES, Policy, build_policy, parse_policy, row
 
+# 20:00 in Beijing: the suite's node zone is Asia/Shanghai (UTC+8), so the day ends in 4 hours.
 AT = dt.datetime(2026, 9, 1, 12, 0, tzinfo=dt.UTC)
+TO_LOCAL_MIDNIGHT = 4 * 3600
 TYPES = {
     "name": "text",
     "id_no": "text",
@@ -185,9 +189,11 @@ def test_action_not_permitted() -> None:
 @pytest.mark.parametrize(
     ("at", "operator", "bound", "actual"),
     [
-        (dt.datetime(2026, 6, 30, 23, 59, 59, tzinfo=dt.UTC), "gteq", "2026-07-01", "2026-06-30"),
-        (dt.datetime(2027, 7, 1, tzinfo=dt.UTC), "lteq", "2027-06-30", "2027-07-01"),
-        # 2027-07-01 07:00 in Beijing is still 2027-06-30 in UTC: allowed
+        # Date bounds are days of the node's zone: 15:59:59Z is 23:59:59 on 06-30 in Beijing
+        (dt.datetime(2026, 6, 30, 15, 59, 59, tzinfo=dt.UTC), "gteq", "2026-07-01", "2026-06-30"),
+        # ... and 2027-06-30T16:00Z is already 2027-07-01 there
+        (dt.datetime(2027, 6, 30, 16, tzinfo=dt.UTC), "lteq", "2027-06-30", "2027-07-01"),
+        # 2027-06-30 23:59 in Beijing is the last minute of the grant: allowed
         (None, None, None, None),
     ],
 )
@@ -196,7 +202,8 @@ def test_outside_window(
 ) -> None:
     if at is None:
         beijing = dt.timezone(dt.timedelta(hours=8))
-        assert decide(POLICY, call(at=dt.datetime(2027, 7, 1, 7, tzinfo=beijing))).allowed
+        assert decide(POLICY, call(at=dt.datetime(2027, 6, 30, 23, 59, tzinfo=beijing))).allowed
+        assert decide(POLICY, call(at=dt.datetime(2026, 7, 1, 0, 0, tzinfo=beijing))).allowed
         return
     failed = refused(decide(POLICY, call(at=at)), "outside_window")
     assert (failed["left_operand"], failed["operator"]) == ("dateTime", operator)
@@ -320,21 +327,62 @@ def test_quota_calls() -> None:
         1000,
     )
     assert failed["actual"] == 1001
-    assert d.retry_after == 12 * 3600
+    assert d.retry_after == TO_LOCAL_MIDNIGHT
+    assert "local midnight (Asia/Shanghai), in 14400 s" in failed["message"]
+    assert "本地零时（Asia/Shanghai，14400 秒后）" in failed["message_zh"]
     assert decide(POLICY, call(usage=Usage(calls_today=999))).allowed
 
 
-def test_retry_after_a_daily_quota_is_until_utc_midnight() -> None:
-    at = dt.datetime(2026, 9, 1, 23, 59, 59, 500_000, tzinfo=dt.UTC)
+@pytest.mark.parametrize(
+    ("at", "retry_after"),
+    [
+        # 23:59:59.5 in Beijing: half a second to go, rounded up
+        (dt.datetime(2026, 9, 1, 15, 59, 59, 500_000, tzinfo=dt.UTC), 1),
+        # 00:00:00.5 in Beijing, but still 16:00 of the day before in UTC: a whole day to go
+        (dt.datetime(2026, 9, 1, 16, 0, 0, 500_000, tzinfo=dt.UTC), 24 * 3600),
+        # 23:59:59.5 UTC is 07:59:59.5 in Beijing: midnight UTC means nothing to the quota
+        (dt.datetime(2026, 9, 1, 23, 59, 59, 500_000, tzinfo=dt.UTC), 16 * 3600 + 1),
+    ],
+)
+def test_retry_after_a_daily_quota_is_until_local_midnight(
+    at: dt.datetime, retry_after: int
+) -> None:
     d = decide(POLICY, call(at=at, usage=Usage(calls_today=5000)))
-    assert d.retry_after == 1
+    assert d.retry_after == retry_after
+
+
+@pytest.mark.parametrize(
+    ("zone", "at", "retry_after", "day_of_call"),
+    [
+        ("UTC", dt.datetime(2026, 12, 7, 23, 59, 59, 500_000, tzinfo=dt.UTC), 1, "2026-12-07"),
+        ("UTC", dt.datetime(2026, 12, 7, 15, 59, 59, tzinfo=dt.UTC), 8 * 3600 + 1, "2026-12-07"),
+        # New York is UTC-5 in December: its day ends at 05:00Z
+        ("America/New_York", dt.datetime(2026, 12, 8, 4, 59, 59, tzinfo=dt.UTC), 1, "2026-12-07"),
+        # Kolkata is UTC+5:30: its day ends at 18:30Z
+        ("Asia/Kolkata", dt.datetime(2026, 12, 7, 18, 0, tzinfo=dt.UTC), 1800, "2026-12-07"),
+    ],
+)
+def test_quota_and_window_follow_the_node_zone_setting(
+    node_zone: Any, zone: str, at: dt.datetime, retry_after: int, day_of_call: str
+) -> None:
+    node_zone(zone)
+    policy = grant(not_after=dt.date.fromisoformat(day_of_call))  # parsed in the new zone
+    d = decide(policy, call(at=at, usage=Usage(calls_today=1000)))
+    failed = refused(d, "quota_calls_exceeded")
+    assert d.retry_after == retry_after
+    assert f"local midnight ({zone})" in failed["message"]
+    # The last day of the grant is a day of the zone: its last second still counts as in it.
+    assert decide(policy, call(at=at)).allowed
+    past = at + dt.timedelta(seconds=retry_after)
+    outside = refused(decide(policy, call(at=past)), "outside_window")
+    assert outside["actual"] == (dt.date.fromisoformat(day_of_call) + dt.timedelta(1)).isoformat()
 
 
 def test_quota_rows() -> None:
     d = decide(POLICY, call(usage=Usage(rows_today=10_000)))
     failed = refused(d, "quota_rows_exceeded")
     assert failed["left_operand"] == "yaosu:rowsPerDay" and failed["actual"] == 10_001
-    assert d.retry_after == 12 * 3600
+    assert d.retry_after == TO_LOCAL_MIDNIGHT
 
 
 def test_rate() -> None:
@@ -501,7 +549,7 @@ def policies_and_calls(draw: st.DrawFn) -> tuple[Policy, Call, bool]:
             calls_last_minute=draw(st.integers(0, 6)),
         ),
     )
-    day = at.date()
+    day = at.astimezone(ZoneInfo("Asia/Shanghai")).date()  # the suite's node zone
     holds = [
         purposes is None or c.purpose in purposes,
         modes is None or c.delivery_mode in modes,

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -20,7 +21,6 @@ from yaosu.classification.masking import Generalize, Mask
 from yaosu.kit.errors import Invalid
 from yaosu.policy.describe import describe, describe_parts
 from yaosu.policy.model import (
-    DAY_ZONE,
     ODRL_CONTEXT,
     PURPOSES,
     Constraint,
@@ -34,6 +34,8 @@ from yaosu.policy.model import (
 )
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "policy.md"
+# Date-only bounds are days of the node's zone: the suite runs in Asia/Shanghai (UTC+8, no DST).
+CST = dt.timezone(dt.timedelta(hours=8))
 LABELS = {
     "name": "姓名",
     "id_no": "身份证号",
@@ -114,7 +116,7 @@ def test_documented_example_parses_into_its_terms() -> None:
     assert t.purposes == {"grassroots_governance", "government_service"}
     assert t.delivery_modes == {"api", "file"}
     assert t.window == Window(
-        dt.datetime(2026, 7, 1, tzinfo=dt.UTC), dt.datetime(2027, 7, 1, tzinfo=dt.UTC)
+        dt.datetime(2026, 7, 1, tzinfo=CST), dt.datetime(2027, 7, 1, tzinfo=CST)
     )
     assert (t.quota.calls_per_day, t.quota.rows_per_day, t.quota.rate_per_minute) == (
         1000,
@@ -207,7 +209,7 @@ def test_builder_takes_every_argument() -> None:
     assert t.actions == ("read", "yaosu:export")
     assert [r.value for r in t.row_filter] == [3, "2020-01-01"]
     assert t.window.start == dt.datetime(2026, 1, 1, 0, tzinfo=dt.UTC)
-    assert t.window.end == dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
+    assert t.window.end == dt.datetime(2027, 1, 1, tzinfo=CST)
     assert (t.quota.calls_per_day, t.quota.rows_per_day, t.quota.rate_per_minute) == (5, 6, 7)
     assert t.purposes == {"statistics"} and t.delivery_modes == {"file"} and t.log
     assert [p.action for p in policy.prohibition] == ["distribute", "yaosu:compute"]
@@ -564,7 +566,7 @@ def test_json_ld_value_objects_are_read_as_values() -> None:
             c("yaosu:row.d", "isAnyOf", [{"@value": "1"}, {"@value": "2"}]),
         )
     )
-    assert policy.terms.window.end == dt.datetime(2027, 7, 1, tzinfo=dt.UTC)
+    assert policy.terms.window.end == dt.datetime(2027, 7, 1, tzinfo=CST)
     assert policy.terms.row_filter[0].value == ("1", "2")
 
 
@@ -577,10 +579,10 @@ def test_context_may_be_a_list_with_odrl() -> None:
 @pytest.mark.parametrize(
     ("constraints", "start", "end"),
     [
-        ([("gteq", "2026-01-01")], dt.datetime(2026, 1, 1, tzinfo=dt.UTC), None),
-        ([("gt", "2026-01-01")], dt.datetime(2026, 1, 2, tzinfo=dt.UTC), None),
-        ([("lteq", "2026-01-01")], None, dt.datetime(2026, 1, 2, tzinfo=dt.UTC)),
-        ([("lt", "2026-01-01")], None, dt.datetime(2026, 1, 1, tzinfo=dt.UTC)),
+        ([("gteq", "2026-01-01")], dt.datetime(2026, 1, 1, tzinfo=CST), None),
+        ([("gt", "2026-01-01")], dt.datetime(2026, 1, 2, tzinfo=CST), None),
+        ([("lteq", "2026-01-01")], None, dt.datetime(2026, 1, 2, tzinfo=CST)),
+        ([("lt", "2026-01-01")], None, dt.datetime(2026, 1, 1, tzinfo=CST)),
         (
             [("lt", "2026-01-01T08:00:00+08:00")],
             None,
@@ -593,8 +595,8 @@ def test_context_may_be_a_list_with_odrl() -> None:
         ),
         (
             [("gteq", "2026-01-01"), ("gteq", "2026-03-01"), ("lt", "2027-01-01")],
-            dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
-            dt.datetime(2027, 1, 1, tzinfo=dt.UTC),
+            dt.datetime(2026, 3, 1, tzinfo=CST),
+            dt.datetime(2027, 1, 1, tzinfo=CST),
         ),
     ],
 )
@@ -642,9 +644,9 @@ def test_row_helper() -> None:
 
 
 @given(st.datetimes(timezones=st.just(dt.UTC)))
-def test_day_of_is_the_day_zone_date(at: dt.datetime) -> None:
-    assert day_of(at) == at.astimezone(DAY_ZONE).date()
-    assert day_of(at.astimezone(dt.timezone(dt.timedelta(hours=8)))) == day_of(at)
+def test_day_of_is_the_date_in_the_node_zone(at: dt.datetime) -> None:
+    assert day_of(at) == at.astimezone(ZoneInfo("Asia/Shanghai")).date()
+    assert day_of(at.astimezone(dt.timezone(dt.timedelta(hours=-5)))) == day_of(at)
 
 
 # -- describing ------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import multiprocessing
 import threading
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,11 +20,12 @@ from tests.fixtures.identity import bearer, login
 from tests.fixtures.sharing import grant_on, served_resource
 from yaosu.identity.subject import Subject
 from yaosu.kit.errors import YaosuError
-from yaosu.kit.timeutil import utcnow
+from yaosu.kit.timeutil import day_start, local_day, utcnow
 
 ROWS = people_rows(30, seed=11)
-# Noon of today (UTC): inside the validity of a grant issued now, and one quota day throughout.
-T0 = datetime.combine(utcnow().date(), time(12), UTC)
+# Noon of today in the node's zone: inside the validity of a grant issued now, and one quota
+# day throughout (quota days are the node's local days).
+T0 = day_start(local_day(utcnow())) + timedelta(hours=12)
 CLIENTS = 16
 
 
@@ -127,7 +128,7 @@ def metered(engine: Engine, gid: str) -> tuple[int, int, dict[str, int]]:
     from yaosu.sharing import repository as repo
 
     with session_factory(engine, write=False)() as s:
-        day = T0.date().isoformat()
+        day = local_day(T0).isoformat()
         usage = repo.usage(s, gid, day)
         refusals = {r.code: int(r.count) for r in repo.refusal_series(s, gid, day)}
         return (int(usage.calls) if usage else 0, int(usage.rows) if usage else 0, refusals)

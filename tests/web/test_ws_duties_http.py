@@ -273,7 +273,7 @@ def test_the_data_authority_adds_items_with_names_escaped(
         ({"org": True, "name": "  ", "due": "2030-01-01"}, 422, "请填写事项名称"),
         ({"org": True, "name": "x", "due": ""}, 422, "请填写完成期限"),
         ({"org": True, "name": "x", "due": "2030-13-45"}, 422, "完成期限应为日期"),
-        ({"org": True, "name": "x" * 201, "due": "2030-01-01"}, 422, "请检查以下内容：name"),
+        ({"org": True, "name": "x" * 201, "due": "2030-01-01"}, 422, "名称（最多 200 个字符）"),
         ({"org_id": "01nothing0000000000000000", "name": "x", "due": "2030-01-01"}, 404, ""),
         ({"org": True, "name": "x", "due": "2030-01-01", "resource": "theirs"}, 422, "不属于"),
     ],

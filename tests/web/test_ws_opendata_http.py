@@ -230,7 +230,7 @@ def test_the_data_authority_declines_with_the_reason(
     [
         ({"answer": "x"}, 422, "请选择答复方式"),
         ({"outcome": "answered", "answer": "  "}, 422, "请填写答复内容"),
-        ({"outcome": "answered", "answer": "x" * 5001}, 422, "请检查以下内容：answer"),
+        ({"outcome": "answered", "answer": "x" * 5001}, 422, "请检查：答复（最多 5000 个字符）"),
         ({"outcome": "declined", "answer": "x", "dataset": "ours"}, 422, "不能既关联数据集"),
         (
             {"outcome": "answered", "answer": "x", "dataset": "theirs"},

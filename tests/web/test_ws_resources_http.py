@@ -215,7 +215,7 @@ def test_register_with_the_full_form(app: Any, world: dict[str, Any]) -> None:
         ({"classification_code": "9x"}, "en", "Classification code"),
         ({"name": "  "}, "en", "Resource name (cannot be empty)"),
         ({"name": "  "}, "zh", "资源名称（不能为空）"),
-        ({"name": "长" * 201}, "zh", "资源名称（太长）"),
+        ({"name": "长" * 201}, "zh", "资源名称（最多 200 个字符）"),
         ({"share_conditions": ""}, "zh", "有条件共享必须说明共享条件"),
         ({"share_conditions": ""}, "en", "Conditional sharing (有条件共享) must state"),
         (

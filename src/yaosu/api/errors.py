@@ -8,10 +8,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from yaosu.kit import validation
 from yaosu.kit.errors import YaosuError
 
 _HTTP_ZH = {
@@ -20,9 +22,19 @@ _HTTP_ZH = {
     403: "没有权限。",
     404: "资源不存在。",
     405: "不支持该请求方法。",
+    406: "无法提供所要求的格式。",
     409: "与当前状态冲突。",
+    410: "资源已不再提供。",
+    411: "缺少请求体长度。",
+    413: "请求体过大。",
+    414: "请求地址过长。",
+    415: "不支持该请求体格式。",
+    416: "请求的范围无法满足。",
     422: "请求参数校验失败。",
     429: "请求过于频繁。",
+    500: "服务器内部错误。",
+    501: "尚未实现该功能。",
+    503: "服务暂不可用。",
 }
 
 
@@ -37,6 +49,13 @@ def _envelope(status: int, code: str, message: str, message_zh: str, **extra: An
 
 
 HtmlRenderer = Callable[[Request, YaosuError], Response]
+
+
+def _body_model(request: Request) -> type[BaseModel] | None:
+    """The schema of the route's JSON body, for its fields' labels."""
+    field = getattr(request.scope.get("route"), "body_field", None)
+    model = getattr(getattr(field, "field_info", None), "annotation", None)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
 def _wants_html(request: Request) -> bool:
@@ -115,22 +134,9 @@ def install(app: FastAPI, html: HtmlRenderer | None = None) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        fields = [
-            {
-                "loc": [str(p) for p in e.get("loc", ())],
-                "msg": e.get("msg", ""),
-                "type": e.get("type", ""),
-            }
-            for e in exc.errors()
-        ]
-        first = fields[0] if fields else {"loc": [], "msg": ""}
-        where = ".".join(first["loc"][1:] or first["loc"])
-        error = YaosuError(
-            f"Invalid request: {where}: {first['msg']}",
-            f"请求参数校验失败：{where}：{first['msg']}",
-            code="validation_error",
-            fields=fields,
-        )
+        # Each field by its label and each reason in zh and en, not pydantic's English.
+        message, message_zh, fields = validation.explain(exc.errors(), _body_model(request))
+        error = YaosuError(message, message_zh, code="validation_error", fields=fields)
         error.status = 422
         if html is not None and _wants_html(request):
             return html(request, error)

@@ -49,6 +49,22 @@ FORMATS: dict[str, str] = {
     "image": "图像",
     "geo": "空间数据",
 }
+# What one row of a resource describes 描述对象. It decides what a column means: the address
+# of a care home (a place) is not personal information, a resident's address is.
+DESCRIBES: dict[str, str] = {
+    "person": "个人",
+    "organization": "单位",
+    "place": "地点或设施",
+    "event": "事件",
+    "other": "其他",
+}
+DESCRIBES_EN: dict[str, str] = {
+    "person": "people",
+    "organization": "organizations",
+    "place": "places or facilities",
+    "event": "events",
+    "other": "other things",
+}
 FIELD_TYPES = ("string", "integer", "decimal", "boolean", "date", "datetime", "text")
 
 # --- workflow ---------------------------------------------------------------------------------
@@ -106,6 +122,7 @@ def check_metadata(data: Mapping[str, Any]) -> None:
     _choice(data.get("share_method"), SHARE_METHODS, "share method", "共享方式")
     _choice(data.get("update_cycle"), UPDATE_CYCLES, "update cycle", "更新周期")
     _choice(data.get("format"), FORMATS, "format", "资源格式")
+    _choice(data.get("describes"), DESCRIBES, "row subject", "描述对象")
     share = data.get("share_attribute")
     if share == "conditional" and not (data.get("share_conditions") or "").strip():
         raise Invalid(

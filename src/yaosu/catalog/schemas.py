@@ -33,6 +33,12 @@ class ResourceBase(BaseModel):
         default=None, description="table, file, spreadsheet, api, image, geo"
     )
     fields: list[FieldItem] = Field(default_factory=list)
+    describes: str | None = Field(
+        default=None,
+        description="What one row describes 描述对象: person, organization, place (a place or "
+        "facility), event or other; left out, classification infers it from the columns. "
+        "Coordinates and addresses of places are not personal information.",
+    )
     update_cycle: str | None = Field(
         default=None, description="realtime, daily, weekly, monthly, quarterly, yearly, irregular"
     )
@@ -72,6 +78,7 @@ class ResourceUpdate(BaseModel):
     summary: str | None = None
     format: str | None = None
     fields: list[FieldItem] | None = None
+    describes: str | None = None
     update_cycle: str | None = None
     base_library: str | None = None
     theme: str | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,7 +21,7 @@ from yaosu.identity.subject import Subject
 from yaosu.kit.canonical import digest
 from yaosu.kit.errors import Conflict, Forbidden, Invalid, YaosuError, not_found
 from yaosu.kit.ids import new_id
-from yaosu.kit.timeutil import aware, utcnow
+from yaosu.kit.timeutil import local, utcnow
 from yaosu.ledger.service import ledger_service
 from yaosu.models.catalog import (
     CatalogVersion,
@@ -46,6 +46,7 @@ METADATA_KEYS = (
     "summary",
     "format",
     "fields",
+    "describes",
     "update_cycle",
     "base_library",
     "theme",
@@ -92,6 +93,8 @@ def _require_reviewer(subject: Subject) -> None:
 
 AUTO_NOTE = "accepted automatically"
 _STATE_ZH = {"staged": "待审核", "accepted": "已接受", "rejected": "已驳回"}
+_UPLOAD_ZH = {"complete": "完成"}  # an upload is open until it completes
+_JOB_ZH = {"running": "入库中", "succeeded": "已完成", "failed": "失败", "cancelled": "已取消"}
 # Why a staged version waits for a reviewer, as recorded on the version and in the ledger.
 _REASON_WORDS: dict[str, dict[str, str]] = {
     "current_changed": {
@@ -124,6 +127,10 @@ PublicationCheck = Callable[
     [Session, Subject, Resource, str | None, str | None], dict[str, Any] | None
 ]
 _publication_checks: list[PublicationCheck] = []
+# Called when a resource's declared row subject 描述对象 changed (classification applies it to
+# the current version's findings), in the same transaction.
+DescribesListener = Callable[[Session, Any, Resource, str | None], None]
+_describes_listeners: list[DescribesListener] = []
 
 
 class ResourceService:
@@ -131,6 +138,11 @@ class ResourceService:
         """Register a check every publication passes (called once, at import)."""
         if check not in _publication_checks:
             _publication_checks.append(check)
+
+    def add_describes_listener(self, listener: DescribesListener) -> None:
+        """Register what follows a change of a resource's declared row subject (at import)."""
+        if listener not in _describes_listeners:
+            _describes_listeners.append(listener)
 
     def register(
         self, session: Session, subject: Subject, data: schemas.ResourceCreate
@@ -240,6 +252,9 @@ class ResourceService:
             [resource.id],
             {"diff": rules.diff(before, snapshot(resource))},
         )
+        if before.get("describes") != resource.describes:
+            for listener in _describes_listeners:
+                listener(session, subject.actor, resource, before.get("describes"))
         if resource.status == "published":
             self._to_review(session, subject, resource)
         return resource
@@ -646,7 +661,9 @@ class DatasetService:
             raise not_found("Job", "任务", job_id)
         if job.status != "queued":
             raise Conflict(
-                f"The job is {job.status}.", f"任务状态为 {job.status}。", code="job_not_queued"
+                f"The job is {job.status}.",
+                f"任务{_JOB_ZH.get(job.status, job.status)}，不能再次开始。",
+                code="job_not_queued",
             )
         job.status = "running"
         job.started_at = utcnow()
@@ -1071,7 +1088,7 @@ class DatasetService:
         if upload.status != "open":
             raise Conflict(
                 f"The upload is {upload.status}.",
-                f"上传状态为 {upload.status}。",
+                f"该上传已{_UPLOAD_ZH.get(upload.status, upload.status)}。",
                 code="upload_closed",
             )
         if offset != upload.received:
@@ -1102,7 +1119,7 @@ class DatasetService:
         if upload.status != "open":
             raise Conflict(
                 f"The upload is {upload.status}.",
-                f"上传状态为 {upload.status}。",
+                f"该上传已{_UPLOAD_ZH.get(upload.status, upload.status)}。",
                 code="upload_closed",
             )
         if upload.received != upload.size:
@@ -1210,13 +1227,14 @@ def next_run(cron: str, after: datetime) -> datetime:
     from croniter import CroniterBadCronError, croniter
 
     try:
-        return croniter(cron, aware(after)).get_next(datetime)
+        # Schedules read the node's wall clock: "0 3 * * *" is 03:00 local time.
+        return croniter(cron, local(after)).get_next(datetime).astimezone(UTC)
     except (CroniterBadCronError, ValueError, KeyError) as exc:
         detail = str(exc).rstrip(".")
         raise Invalid(
             f"Invalid cron expression {cron!r}: {detail}.",
             f"无效的 cron 表达式“{cron}”：应为 5 段（分 时 日 月 周），如 0 3 * * * 表示每天 3 点"
-            f"（UTC）。（{detail}）",
+            f"（本地时间）。（{detail}）",
             code="invalid_cron",
         ) from exc
 

@@ -96,9 +96,27 @@ def run_in_session(session: Session, job_id: str, progress: Progress | None = No
         dataset_service.fail_job(session, job_id, exc)
         return job
     findings = classification_service.compute(dataset_service.storage(), result.key)
+    index_keys(result.key, findings)
     _finish(session, job_id, result, findings)
     _discard_upload_after_commit(session, job)
     return job
+
+
+def index_keys(key: str, findings: Any) -> None:
+    """Give the version's natural keys (resident IDs, credit codes) their lookup index as the
+    version is stored (see ``dataplane.keyindex``); keys named with ``by`` get theirs on first
+    use. A failure here costs only speed: the first lookup builds the index instead."""
+    storage = dataset_service.storage()
+    if not storage.local or not findings:
+        return
+    from yaosu.dataplane import keyindex
+
+    for finding in findings:
+        if finding.type in ("resident_id", "uscc"):
+            try:
+                keyindex.load_or_build(storage.path(key), finding.column)
+            except Exception:  # never lose a version over its index
+                log.exception("key index of %s (%s) failed", key, finding.column)
 
 
 def _finish(session: Session, job_id: str, result: Any, findings: Any) -> None:
@@ -225,6 +243,7 @@ class JobRunner:
                 result = ingest(source, dataset_service.storage(), progress=progress)
             # Classify outside any transaction: it reads the whole version.
             findings = classification_service.compute(dataset_service.storage(), result.key)
+            index_keys(result.key, findings)
             with transaction(sessions(True)) as s:
                 _finish(s, job_id, result, findings)
                 _discard_upload_after_commit(s, job)

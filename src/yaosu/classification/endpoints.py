@@ -93,6 +93,23 @@ def review_field(
 
 
 @router.post(
+    "/dataset-versions/{version_id}/classification/describes",
+    response_model=schemas.Classification,
+)
+def review_describes(
+    version_id: str,
+    data: schemas.DescribesReview,
+    subject: Subject = Depends(GRADE),
+    session: Session = SESSION,
+) -> schemas.Classification:
+    """Correct what the table's rows describe 描述对象 (a reason is required): in a table of
+    places, coordinates and addresses are not personal information, so they are not masked and
+    do not raise the grade. For the provider's officers and the data authority; recorded in the
+    ledger and carried over to later versions."""
+    return _c(classification_service.review_describes(session, subject, version_id, data))
+
+
+@router.post(
     "/dataset-versions/{version_id}/classification/grade", response_model=schemas.Classification
 )
 def review_grade(

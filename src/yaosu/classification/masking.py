@@ -28,7 +28,7 @@ import hashlib
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -43,6 +43,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from yaosu.classification import native
+from yaosu.kit import validation
 from yaosu.kit.errors import Invalid
 
 __all__ = [
@@ -265,11 +266,11 @@ _SHAPE_ZH = {
 def _shape_zh(error: Any) -> str:
     template = _SHAPE_ZH.get(error["type"])
     if template is None:
-        return f"取值无效（{error['msg']}）"
+        return validation.reason(error)[1]
     try:
         return template.format(**error.get("ctx", {}))
     except (KeyError, IndexError):
-        return f"取值无效（{error['msg']}）"
+        return validation.reason(error)[1]
 
 
 def _column_of_location(loc: tuple[Any, ...]) -> str | None:
@@ -966,10 +967,18 @@ def select_list(
     return _select(compiled)
 
 
-def _select(compiled: Sequence[CompiledColumn]) -> tuple[str, list[Any]]:
+def _select(
+    compiled: Sequence[CompiledColumn], headers: Mapping[str, str] | None = None
+) -> tuple[str, list[Any]]:
     params: list[Any] = []
     for c in compiled:
         params += c.params
+    if headers:
+        items = [
+            f"{c.sql if c.rule else _ident(c.name)} AS {_ident(headers.get(c.name, c.name))}"
+            for c in compiled
+        ]
+        return ", ".join(items), params
     return ", ".join(c.select_item for c in compiled), params
 
 
@@ -1076,8 +1085,11 @@ def export_masked(
     fmt: Literal["parquet", "csv", "json"] = "parquet",
     progress: Callable[[int], None] | None = None,
     allow_empty: bool = False,
+    headers: Mapping[str, str] | None = None,
 ) -> MaskedExport:
     """Write ``src`` (a local Parquet version) to ``dest`` under ``policy``, streamed by DuckDB.
+    ``headers`` renames output columns (a CSV's header row of catalog labels); the values are
+    the same.
 
     The policy is checked before anything is written; the output goes to a temporary file next
     to ``dest`` that is renamed into place only once complete, so a refusal or a failure leaves
@@ -1091,7 +1103,7 @@ def export_masked(
             f"无法导出为 {fmt!r}；请选择 parquet、csv 或 json。",
             code="unknown_format",
         )
-    sql, params = _select(compiled)
+    sql, params = _select(compiled, headers)
     target = Path(dest)
     partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
     copy = (

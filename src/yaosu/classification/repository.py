@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from yaosu.models.catalog import Resource
+from yaosu.models.catalog import DatasetVersion, Resource
 from yaosu.models.classification import (
     ImportantDataEntry,
     MaskingPolicyRecord,
@@ -18,6 +18,18 @@ from yaosu.models.classification import (
 def of_version(session: Session, version_id: str) -> VersionClassification | None:
     return session.execute(
         select(VersionClassification).where(VersionClassification.version_id == version_id)
+    ).scalar_one_or_none()
+
+
+def before_version(session: Session, resource_id: str, number: int) -> VersionClassification | None:
+    """The classification of the resource's latest classified version numbered below
+    ``number``."""
+    return session.execute(
+        select(VersionClassification)
+        .join(DatasetVersion, DatasetVersion.id == VersionClassification.version_id)
+        .where(DatasetVersion.resource_id == resource_id, DatasetVersion.number < number)
+        .order_by(DatasetVersion.number.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 

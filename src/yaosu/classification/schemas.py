@@ -49,6 +49,14 @@ class Classification(BaseModel):
     grade_reason: str | None
     catalog_entries: list[str]
     rules_digest: str
+    describes: str | None = Field(
+        description="What a row describes 描述对象: person, organization, place, event, other, "
+        "or null (not known); coordinates and addresses of places are not personal"
+    )
+    describes_source: str | None = Field(
+        description="declared (catalog), inferred (from the columns) or reviewed (corrected)"
+    )
+    describes_reason: str | None
     reviewed_by: str | None
     reviewed_at: UTCDateTime | None
     created_at: UTCDateTime
@@ -64,6 +72,13 @@ class FieldReview(BaseModel):
         default=None, description="New type code; omit to keep, 'none' for no type"
     )
     pi_class: str | None = Field(default=None, description="sensitive, general or none")
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class DescribesReview(BaseModel):
+    """Correct what the table's rows describe 描述对象 (with a reason, in the ledger)."""
+
+    describes: str = Field(description="person, organization, place, event or other")
     reason: str | None = Field(default=None, max_length=2000)
 
 
@@ -196,6 +211,10 @@ class PublicationCheck(BaseModel):
     version_number: int | None
     rows: int | None
     classified: bool
+    describes: str | None = Field(
+        default=None, description="What a row describes 描述对象, as the classification used it"
+    )
+    describes_source: str | None = Field(default=None, description="declared, inferred, reviewed")
     applies: bool = Field(description="True when the resource is 无条件开放 and has data")
     columns: list[OpenColumn]
     quasi_identifiers: list[str]

@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from yaosu.catalog.rules import DESCRIBES
 from yaosu.catalog.service import dataset_service, resource_service
-from yaosu.classification import grading, masking, rules, schemas
+from yaosu.classification import describes, grading, masking, rules, schemas
 from yaosu.classification import repository as repo
 from yaosu.classification.columns import TYPES, ColumnFinding, classify_parquet
 from yaosu.config import get_node_key, get_settings
@@ -142,6 +143,9 @@ class ClassificationService:
             )
             return None
         existing = repo.of_version(session, version.id)
+        previous = self._previous_review(session, resource, version)
+        prior = existing or previous or repo.before_version(session, resource.id, version.number)
+        said = self._describes_for(resource, prior, findings)
         if existing is not None:
             for old in list(existing.fields):
                 session.delete(old)
@@ -158,10 +162,13 @@ class ClassificationService:
             status="proposed",
             catalog_entries=[],
             rules_digest=table.digest,
+            describes=said[0],
+            describes_source=said[1],
+            describes_reason=said[2],
         )
         session.add(vc)
         for i, f in enumerate(findings):
-            pi = table.pi_class(f.type, f.contains)
+            pi = describes.pi_class(table, f.type, f.contains, said[0])
             session.add(
                 FieldClassification(
                     id=new_id(),
@@ -184,7 +191,6 @@ class ClassificationService:
             )
         session.flush()
         session.refresh(vc)
-        previous = self._previous_review(session, resource, version)
         carried = self._carry_fields(vc, previous)
         self._propose(session, vc, resource, table)
         carried_grade = self._carry_grade(session, vc, previous)
@@ -198,6 +204,7 @@ class ClassificationService:
                 "rule": vc.proposal.get("rule_id"),
                 "rules_digest": table.digest,
                 "catalog_entries": vc.catalog_entries,
+                "describes": {"value": said[0], "source": said[1], "reason": said[2]},
                 "fields": [
                     {"column": f.column, "type": f.type, "confidence": f.confidence}
                     for f in vc.fields
@@ -214,6 +221,141 @@ class ClassificationService:
             )
         self._apply_grade(session, actor, vc, resource)
         return vc
+
+    # --- what the rows describe 描述对象 ---------------------------------------------------------
+    def _describes_for(
+        self,
+        resource: Resource,
+        prior: VersionClassification | None,
+        findings: Sequence[ColumnFinding],
+    ) -> tuple[str | None, str, str | None]:
+        """The row subject a new classification uses, where it came from, and why: a data
+        officer's correction of the version it follows (or re-runs, or, for a resource never
+        published, the version before it) carries over; else the catalog's declaration; else
+        what the columns tell."""
+        if prior is not None and prior.describes_source == "reviewed":
+            return prior.describes, "reviewed", prior.describes_reason
+        if resource.describes:
+            return resource.describes, "declared", None
+        labels = {str(f.get("name")): f.get("label_zh") for f in resource.fields or []}
+        found = describes.infer(
+            [
+                describes.Column(f.column, labels.get(f.column), f.type, tuple(f.contains))
+                for f in findings
+            ]
+        )
+        return found.describes, "inferred", found.as_reason()
+
+    def _reapply_describes(
+        self,
+        session: Session,
+        vc: VersionClassification,
+        value: str | None,
+        source: str,
+        reason: str | None,
+        table: grading.RuleTable,
+    ) -> list[dict[str, Any]]:
+        """Set a classification's row subject and recompute each column's detected class under
+        it. A column a data officer corrected keeps the class they gave; the others take the
+        new class (and wait for review again when it changed). Returns the columns changed."""
+        vc.describes, vc.describes_source, vc.describes_reason = value, source, reason
+        changed: list[dict[str, Any]] = []
+        for f in vc.fields:
+            detected = describes.pi_class(table, f.detected_type, f.contains, value)
+            if detected == f.detected_pi_class:
+                continue
+            before = f.pi_class
+            f.detected_pi_class = detected
+            if f.status != "changed":
+                f.pi_class = detected
+                f.status = "proposed"
+            changed.append(
+                {"column": f.column, "before": before, "pi_class": f.pi_class, "status": f.status}
+            )
+        vc.updated_at = utcnow()
+        session.flush()
+        return changed
+
+    def review_describes(
+        self, session: Session, subject: Subject, version_id: str, data: schemas.DescribesReview
+    ) -> VersionClassification:
+        """Correct what the version's rows describe (a reason is required). The columns'
+        classes, the masking derived from them and the proposed grade follow; the correction is
+        in the ledger and carries over to later versions. For the provider's officers and the
+        data authority."""
+        vc, resource = self._for_review(session, subject, version_id, authority_ok=True)
+        if data.describes not in DESCRIBES:
+            raise Invalid(
+                f"Unknown row subject {data.describes[:40]!r}; allowed: {', '.join(DESCRIBES)}.",
+                f"未知的描述对象 {data.describes[:40]!r}，可选：{'、'.join(DESCRIBES.values())}。",
+                code="invalid_row_subject",
+                allowed=list(DESCRIBES),
+            )
+        reason = rules.require_reason(data.reason, changed=True)
+        table = self.table()
+        before = {"describes": vc.describes, "source": vc.describes_source}
+        columns = self._reapply_describes(session, vc, data.describes, "reviewed", reason, table)
+        ledger_service.record(
+            session,
+            "classification.describes_reviewed",
+            subject.actor,
+            [vc.version_id, vc.resource_id],
+            {
+                "before": before,
+                "describes": data.describes,
+                "reason": reason,
+                "columns": columns,
+            },
+        )
+        if self._propose(session, vc, resource, table):
+            self._apply_grade(session, subject.actor, vc, resource)
+        return vc
+
+    def declared_changed(
+        self, session: Session, actor: Actor, resource: Resource, before: str | None
+    ) -> None:
+        """The catalog's declaration of what the rows describe changed: the current version's
+        classification follows it (a cleared declaration falls back to what the columns tell),
+        in the same transaction. Later versions take it when they are classified."""
+        if not resource.current_version_id:
+            return
+        vc = repo.of_version(session, resource.current_version_id)
+        if vc is None:
+            return
+        try:
+            table = self.table()
+        except Invalid:  # a broken node rule table: the next classification applies it
+            return
+        value: str | None
+        reason: str | None
+        if resource.describes:
+            value, source, reason = resource.describes, "declared", None
+        else:
+            labels = {str(f.get("name")): f.get("label_zh") for f in resource.fields or []}
+            found = describes.infer(
+                [
+                    describes.Column(f.column, labels.get(f.column), f.type, tuple(f.contains))
+                    for f in vc.fields
+                ]
+            )
+            value, source, reason = found.describes, "inferred", found.as_reason()
+        previous = {"describes": vc.describes, "source": vc.describes_source}
+        columns = self._reapply_describes(session, vc, value, source, reason, table)
+        ledger_service.record(
+            session,
+            "classification.describes_applied",
+            actor,
+            [vc.version_id, resource.id],
+            {
+                "declared_before": before,
+                "before": previous,
+                "describes": value,
+                "source": source,
+                "columns": columns,
+            },
+        )
+        if self._propose(session, vc, resource, table):
+            self._apply_grade(session, actor, vc, resource)
 
     # --- carry-over and comparison with the current version ----------------------------------
     def _previous_review(
@@ -1014,6 +1156,8 @@ class OpenCheck:
     min_k: int
     policy: masking.MaskingPolicy | None
     digest: str  # of what the card shows: a stale page is told apart by it
+    describes: str | None = None  # what a row describes, as the classification used it
+    describes_source: str | None = None
 
     @property
     def applies(self) -> bool:
@@ -1048,6 +1192,8 @@ class OpenCheck:
             "version_number": self.version_number,
             "rows": self.rows,
             "classified": self.classified,
+            "describes": self.describes,
+            "describes_source": self.describes_source,
             "applies": self.applies,
             "columns": [c.as_dict() for c in self.columns],
             "quasi_identifiers": list(self.quasi_identifiers),
@@ -1199,10 +1345,13 @@ class OpeningService:
                 )
                 continue
             removed = rule is not None and rule.op == "suppress"
-            types = {f.type, f.detected_type}
-            quasi = not removed and (
-                bool(types & QUASI_TYPES) or is_quasi_name(name, labels.get(name))
-            )
+            personal = f.pi_class != "none" or f.detected_pi_class != "none"
+            types = {
+                t
+                for t in (f.type, f.detected_type)
+                if t in QUASI_TYPES and describes.quasi_type(t, vc.describes, personal)
+            }
+            quasi = not removed and (bool(types) or is_quasi_name(name, labels.get(name)))
             col = OpenColumn(
                 name,
                 labels.get(name),
@@ -1221,6 +1370,7 @@ class OpeningService:
         quasi_ids = tuple(c.column for c in columns if c.quasi)
         shown = {
             "version_id": version.id,
+            "describes": vc.describes,
             "grade": vc.grade,
             "columns": [c.as_dict() for c in columns],
         }
@@ -1239,6 +1389,8 @@ class OpeningService:
             k=k,
             policy=policy,
             digest=digest(shown),
+            describes=vc.describes,
+            describes_source=vc.describes_source,
         )
 
     def _k_of(
@@ -1302,3 +1454,4 @@ class OpeningService:
 
 opening_service = OpeningService()
 resource_service.add_publication_check(opening_service.check_publication)
+resource_service.add_describes_listener(classification_service.declared_changed)

@@ -12,6 +12,8 @@ from yaosu.catalog import census, rules
 from yaosu.catalog.service import dataset_service, resource_service
 from yaosu.catalog.tasks import accept_version, reject_version, rollback, run_in_session
 from yaosu.cli.common import command_unit, console, err_console, list_table, name_column
+from yaosu.kit.timeutil import local_text, zone_label
+from yaosu.kit.wording import fill
 
 resource_app = typer.Typer(help="Data resources 数据资源.", no_args_is_help=True)
 census_app = typer.Typer(help="Census 普查 and resource ledger 资源台账.", no_args_is_help=True)
@@ -97,7 +99,8 @@ def resource_ingest(
         else:
             version = dataset_service.version(session, subject, job.version_id or "")
             console.print(
-                f"version {version.number}: {version.rows:,} rows, sha256 {version.sha256}"
+                fill("version {v}: {n} {n|row|rows}, ", v=version.number, n=f"{version.rows:,}")
+                + f"sha256 {version.sha256}"
             )
             for c in version.columns:
                 note = f"  ({c['reason']})" if c.get("reason") else ""
@@ -129,7 +132,8 @@ def resource_versions(
         res = resource_service.get(session, subject, resource)
         versions = dataset_service.versions(session, subject, res.id)
         table = Table(title=f"versions of {res.code}")
-        for col in ("", "number", "id", "state", "decision", "rows", "created", "why / reason"):
+        created = f"created ({zone_label()})"  # the node's local time
+        for col in ("", "number", "id", "state", "decision", "rows", created, "why / reason"):
             table.add_column(col)
         for v in versions:
             why = "; ".join(r.get("code", "") for r in v.review_reasons or [])
@@ -140,7 +144,7 @@ def resource_versions(
                 STATE_WORDS.get(v.state, v.state),
                 v.decision or "",
                 f"{v.rows:,}",
-                v.created_at.strftime("%Y-%m-%d %H:%M"),
+                local_text(v.created_at, offset=False),
                 why or (v.decision_reason or ""),
             )
     console.print(table)

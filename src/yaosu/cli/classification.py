@@ -10,6 +10,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from yaosu.catalog.rules import DESCRIBES
 from yaosu.catalog.service import dataset_service, resource_service
 from yaosu.classification import rules, schemas
 from yaosu.classification.service import (
@@ -21,11 +22,16 @@ from yaosu.cli.catalog import resource_app
 from yaosu.cli.common import command_unit, console, id_column, list_table
 from yaosu.identity.subject import Subject
 from yaosu.kit.errors import Invalid, NotFound
+from yaosu.kit.wording import fill
 
 # As the API endpoints declare them (classification/endpoints.py); the services check the rest.
 EDIT = ("data_officer", "cdo", "platform_admin")
 GRADE = ("data_officer", "cdo", "reviewer", "platform_admin")
 AUTHORITY = ("reviewer", "platform_admin")
+
+DESCRIBES_SOURCES = {"declared": "目录声明", "inferred": "按字段推断", "reviewed": "人工更正"}
+
+ENTRY_STATES = {"active": "有效", "retired": "已废止"}  # as the workspace names them
 
 important_app = typer.Typer(
     help="The important-data catalog 重要数据目录 (data authority).", no_args_is_help=True
@@ -52,7 +58,13 @@ def _show(vc: Any) -> None:
         f"grade {vc.grade} {zh} ({en}) — {rules.REVIEW_STATES[vc.status]}; "
         f"proposed {vc.proposed_grade} {pzh}: {vc.proposal.get('reason_zh', '')}"
     )
-    table = Table(title=f"{vc.rows:,} rows")
+    said = DESCRIBES.get(vc.describes or "", "未知")
+    console.print(
+        f"rows describe 描述对象: {vc.describes or '—'} {said} "
+        f"({DESCRIBES_SOURCES.get(vc.describes_source or '', '—')})",
+        soft_wrap=True,
+    )
+    table = Table(title=fill("{n} {n|row|rows}", n=f"{vc.rows:,}"))
     for col in ("column", "type", "class", "confidence", "valid", "status"):
         table.add_column(col, overflow="fold")
     for f in vc.fields:
@@ -96,13 +108,21 @@ def resource_review(
     type: str | None = typer.Option(None, "--type", help="Correct the field's type ('none')."),
     pi_class: str | None = typer.Option(None, help="sensitive, general or none."),
     grade: str | None = typer.Option(None, help="core, important, general_4 … general_1."),
+    describes: str | None = typer.Option(
+        None,
+        help="Correct what a row describes 描述对象: person, organization, place, event, other.",
+    ),
     reason: str | None = typer.Option(None, help="Required for any correction."),
     version: int | None = typer.Option(None, help="Version number (default: current)."),
 ) -> None:
-    """Accept or correct a field's classification, or the dataset's grade."""
+    """Accept or correct a field's classification, what the rows describe, or the grade."""
     with command_unit(roles=EDIT if column else GRADE) as (session, subject):
         vid = _version_id(session, subject, resource, version)
-        if column:
+        if describes:
+            vc = classification_service.review_describes(
+                session, subject, vid, schemas.DescribesReview(describes=describes, reason=reason)
+            )
+        elif column:
             vc = classification_service.review_field(
                 session,
                 subject,
@@ -153,7 +173,8 @@ def resource_export(
         result = masking_service.export(
             session, subject, vid, name, inline, fmt, dest=out.resolve()
         )
-    console.print(f"wrote {out}: {result.rows:,} rows, sha256 {result.sha256}")
+    rows = fill("{n} {n|row|rows}", n=f"{result.rows:,}")
+    console.print(f"wrote {out}: {rows}, sha256 {result.sha256}")
 
 
 @important_app.command("list")
@@ -166,7 +187,7 @@ def important_list(
             session, subject, None if all else "active", 500, 0
         )
         table = list_table(
-            f"important-data catalog: {total} entries",
+            fill("important-data catalog: {n} {n|entry|entries}", n=total),
             id_column("id"),
             "sector",
             "name",
@@ -176,7 +197,9 @@ def important_list(
         )
         for e in rows:
             matches = ", ".join([*e.code_prefixes, *e.resource_codes, *e.keywords])
-            table.add_row(e.id, e.sector, e.name, e.kind, matches, e.status)
+            table.add_row(
+                e.id, e.sector, e.name, e.kind, matches, ENTRY_STATES.get(e.status, e.status)
+            )
     console.print(table)
 
 

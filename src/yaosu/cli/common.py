@@ -153,11 +153,10 @@ def command_unit(
 
 def invalid_input(exc: Any) -> YaosuError:
     from yaosu.kit.errors import Invalid
+    from yaosu.kit.validation import explain
 
-    problems = "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors()
-    )
-    return Invalid(f"Invalid input: {problems}.", f"输入不合法：{problems}。", code="invalid_input")
+    message, message_zh, _ = explain(exc.errors())
+    return Invalid(message, message_zh, code="invalid_input")
 
 
 @contextmanager

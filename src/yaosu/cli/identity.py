@@ -9,6 +9,7 @@ import typer
 from yaosu.cli.common import command_unit, console, id_column, list_table, one_line
 from yaosu.identity import rules, schemas
 from yaosu.identity.service import org_service, token_service, user_service
+from yaosu.kit.timeutil import local_date_text, local_text
 
 # As the API endpoints declare them (identity/endpoints.py).
 ADMINS = ("platform_admin",)
@@ -38,7 +39,7 @@ def org_list(
             "status",
         )
         for o in items:
-            table.add_row(o.id, o.name, o.kind, o.gov_level or "", o.status)
+            table.add_row(o.id, o.name, o.kind, o.gov_level or "", _status_name(o.status))
     console.print(table)
 
 
@@ -72,10 +73,14 @@ def org_create(
         one_line(f"created {org.id}  {org.did}")
 
 
+def _status_name(status: str) -> str:
+    return rules.ORG_STATUS_NAMES.get(status, (status, status))[0]
+
+
 def _status(org_id: str, target: str, reason: str) -> None:
     with command_unit(roles=REVIEWERS) as (session, subject):
         org = org_service.change_status(session, subject, org_id, target, reason)
-        console.print(f"{org.name}: {org.status}")
+        console.print(f"{org.name}: {_status_name(org.status)}")
 
 
 @org_app.command("suspend")
@@ -137,7 +142,11 @@ def user_list(
         )
         for u in items:
             table.add_row(
-                u.id, u.username, ",".join(u.role_names), u.org.name, "yes" if u.is_active else "no"
+                u.id,
+                u.username,
+                "、".join(rules.ROLES.get(r, r) for r in u.role_names),  # names, as in the UI
+                u.org.name,
+                "yes" if u.is_active else "no",
             )
     console.print(table)
 
@@ -165,7 +174,8 @@ def token_create(
             user,
             schemas.TokenCreate(name=name, scopes=scope, expires_in_days=days),
         )
-        console.print(f"token {token.id} expires {token.expires_at:%Y-%m-%d}; secret (shown once):")
+        expires = local_text(token.expires_at)
+        console.print(f"token {token.id} expires {expires}; secret (shown once):")
         print(secret)
 
 
@@ -191,8 +201,8 @@ def token_list(
                 t.name,
                 t.user.username,
                 " ".join(t.scopes),
-                f"{t.expires_at:%Y-%m-%d}",
-                f"{t.revoked_at:%Y-%m-%d}" if t.revoked_at else "",
+                local_date_text(t.expires_at),
+                local_date_text(t.revoked_at, empty=""),
             )
     console.print(table)
 

@@ -14,6 +14,7 @@ import typer
 from rich.progress import Progress
 
 from yaosu.cli.common import console, err_console, node_unit, one_line
+from yaosu.kit.wording import fill
 from yaosu.ledger.service import ledger_service
 
 FILES = (("key", "txt"), ("checkpoint", "txt"), ("entry", "json"), ("proof", "json"))
@@ -87,7 +88,13 @@ def verify() -> None:
 
         report = ledger_service.verify(session, progress=tick)
     if report.ok:
-        console.print(f"ok: {report.size} entries and {report.checkpoints} checkpoints verified")
+        console.print(
+            fill(
+                "ok: {n} {n|entry|entries} and {c} {c|checkpoint|checkpoints} verified",
+                n=report.size,
+                c=report.checkpoints,
+            )
+        )
         return
     err_console.print(f"[red]TAMPERED[/red]: first bad index {report.first_bad_index}")
     for problem in report.problems[:20]:

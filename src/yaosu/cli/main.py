@@ -143,8 +143,12 @@ def db_current() -> None:
 def demo_load(force: bool = typer.Option(False, help="Load even if organizations exist.")) -> None:
     """Load the demo city into an empty database (a node-operator command: no user needed).
     Adding it to a node that has organizations (--force) needs a platform admin (--as)."""
+    from yaosu.db import get_engine
+    from yaosu.db.migrate import upgrade
     from yaosu.identity.repository import count_orgs
 
+    prepare_data_dir()
+    upgrade(get_engine())  # a new data directory works at once, as with `yaosu up`
     with node_unit() as session:
         if count_orgs(session):
             if not force:
@@ -172,16 +176,20 @@ def _load_demo(session: object) -> dict[str, str]:
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
     from yaosu.config import get_settings
-    from yaosu.demo import catalog, city, sharing
+    from yaosu.demo import catalog, city, sharing, work
 
     columns = (SpinnerColumn(), TextColumn("{task.description}"))
+    data_dir = get_settings().data_dir / "demo-data"
     with Progress(*columns, console=console, transient=True) as p:
         task = p.add_task("loading the demo city 示范市: organizations and accounts …")
         orgs = city.load(session)  # type: ignore[arg-type]
         p.update(task, description="loading the demo catalog: resources and their data …")
-        catalog.load(session, orgs, get_settings().data_dir / "demo-data")  # type: ignore[arg-type]
+        catalog.load(session, orgs, data_dir)  # type: ignore[arg-type]
         p.update(task, description="filing the demo share requests and grants …")
-        return sharing.load(session, orgs)  # type: ignore[arg-type]
+        grants = sharing.load(session, orgs)  # type: ignore[arg-type]
+        p.update(task, description="leaving work in every workspace queue …")
+        work.load(session, orgs, data_dir)  # type: ignore[arg-type]
+        return grants
 
 
 def print_demo_accounts() -> None:

@@ -18,6 +18,7 @@ from yaosu.cli.common import (
     org_names,
     resource_names,
 )
+from yaosu.kit.timeutil import local_date_text
 from yaosu.sharing import rules, schemas
 from yaosu.sharing.service import grant_service, overdue, request_service
 
@@ -109,7 +110,7 @@ def grant_list(
                 resources.get(g.resource_id, g.resource_id),
                 orgs.get(g.consumer_id, g.consumer_id),
                 rules.GRANT_STATES[g.status],
-                g.not_after.date().isoformat(),
+                local_date_text(g.not_after),  # the last day, in the node's zone
             )
     console.print(table)
 

@@ -25,6 +25,8 @@ from typing import Any, TypeVar
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from yaosu.kit.wording import fill
+
 from .encoding import (
     Utf8Stream,
     check_header,
@@ -307,7 +309,12 @@ def _field_size_limit(limit: int) -> Iterator[None]:
 def _ragged(line: int, got: int, expected: int) -> DataplaneError:
     return DataplaneError(
         "ragged_row",
-        f"Line {fmt_int(line)} has {fmt_int(got)} fields, the header has {fmt_int(expected)}.",
+        fill(
+            "Line {line} has {got} {got|field|fields}, the header has {expected}.",
+            line=fmt_int(line),
+            got=fmt_int(got),
+            expected=fmt_int(expected),
+        ),
         f"第 {fmt_int(line)} 行有 {fmt_int(got)} 个字段，表头有 {fmt_int(expected)} 个。",
         line=line,
         fields=got,

@@ -38,6 +38,7 @@ import pyarrow.parquet as pq
 
 from yaosu.kit.errors import Invalid, NotFound
 
+from . import keyindex
 from .errors import DataplaneError
 from .stream import (
     MEDIA_TYPES,
@@ -70,6 +71,11 @@ _LOOKUP_CACHE_BYTES = 256 << 20
 _LATE_ROWS = 50_000
 # A key found more often than this in the lookup index is looked up by a scan instead.
 _MAX_CANDIDATES = 8
+# After this many lookups of one shape (projection and filter) in one row group, the group's
+# answers are computed in one pass and kept: that pass costs about as much as this many
+# single-row statements (masking expressions dominate both).
+_MATERIALIZE_AFTER = 32
+_HEAT_ENTRIES = 65_536
 # Parsed lookup statements kept (one per projection, filter and null pattern of the row).
 _STATEMENTS = 1024
 _CURSOR_VERSION = 2
@@ -657,6 +663,50 @@ class _Unsupported:
 
 
 _UNSUPPORTED = _Unsupported()
+# What `Engine._lookup_row` answers when the row an index points at does not hold the key.
+_WRONG_ROW = object()
+
+
+def _parsed(text: str) -> dict[str, Any]:
+    """A looked-up row's JSON text as a dictionary (non-finite floats as None)."""
+    found: dict[str, Any] = json.loads(text)
+    for name, value in found.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            found[name] = None
+    return found
+
+
+@dataclass(frozen=True)
+class _Answers:
+    """One row group's lookup answers for one projection and filter: each row's JSON text and
+    whether the filter lets it through."""
+
+    first: int
+    texts: pa.Array
+    passes: pa.Array
+
+    def answer(self, row: int) -> dict[str, Any] | None:
+        i = row - self.first
+        if not self.passes[i].as_py():
+            return None
+        return _parsed(self.texts[i].as_py())
+
+
+def _all_stored(columns: Sequence[Projection], info: _FileInfo) -> bool:
+    """Whether every output column is a stored column as is (rendered without DuckDB)."""
+    for c in columns:
+        i = _plain_column(info, c.sql)
+        if c.params or i is None or info.sql_types[i] in (None, "FLOAT"):
+            return False
+    return True
+
+
+def _plain_column(info: _FileInfo, key_sql: str) -> int | None:
+    """The position of the stored column ``key_sql`` names as it is (``"身份证号"``), else None."""
+    for i, name in enumerate(info.names):
+        if key_sql == quote_ident(name):
+            return i
+    return None
 
 
 @dataclass(frozen=True)
@@ -830,6 +880,7 @@ class Engine:
         self._closed = False
         self._cache = _Cache(lookup_cache_bytes)
         self._statements: dict[str, Any] = {}
+        self._heat: dict[tuple[Any, ...], int] = {}
         self._batch_rows = batch_rows
         self._prefetch = prefetch_bytes
 
@@ -962,12 +1013,15 @@ class Engine:
         ``where``, as a JSON-ready dictionary of the projected columns (values rendered as in
         the JSON output), or None.
 
-        The first lookup of a (version, key) builds an index of its keys (one scan of the key
-        column); later ones find the row in it, read it from cached decoded columns, and compute
-        the projection and filter in DuckDB over that one row (or, when every column is a plain
-        stored column and there is no filter, render it directly). Keys of other types than
-        text, integer, date or date-time, probe values of another Python type than the key's,
-        and keys found more than 8 times are looked up by a scan.
+        A key that is a stored column is found in the version's key index (``keyindex``: a
+        file beside a content-addressed version, built on first use if ingest did not write
+        it, rebuilt if unsound); other key expressions in an index built in memory by one scan.
+        The row is read from cached decoded columns, its key checked against the probe, and the
+        projection and filter computed in DuckDB over that one row (or, when every column is a
+        plain stored column and there is no filter, rendered directly; or, in a row group hot
+        for this projection and filter, taken from its answers computed in one pass). Keys of
+        other types than text, integer, date or date-time, probe values of another Python type
+        than the key's, and keys found more than 8 times are looked up by a scan.
         """
         _check(RowQuery(path, columns, where))
         if key_value is None:
@@ -979,9 +1033,12 @@ class Engine:
             if len(rows) <= _MAX_CANDIDATES:
                 for row in rows:
                     found = self._lookup_row(stamp, row, key_sql, key_value, columns, where)
+                    if found is _WRONG_ROW:  # the index disagrees with the file: scan instead
+                        break
                     if found is not None:
                         return found
-                return None
+                else:
+                    return None
         render, params = _lookup_select(columns)
         conds, where_params = _where(RowQuery(path, columns, where))
         sql = (
@@ -995,11 +1052,7 @@ class Engine:
             rows = self._fetch(sql, params)
         if not rows:
             return None
-        found: dict[str, Any] = json.loads(rows[0][0])
-        for name, value in found.items():
-            if isinstance(value, float) and not math.isfinite(value):
-                found[name] = None
-        return found
+        return _parsed(rows[0][0])
 
     def _lookup_row(
         self,
@@ -1009,10 +1062,11 @@ class Engine:
         key_value: Any,
         columns: list[Projection],
         where: tuple[str, list[Any]] | None,
-    ) -> dict[str, Any] | None:
+    ) -> Any:
         path = stamp[0]
         info = self._file_info(stamp)
         render, params = _lookup_select(columns)
+        key_column = _plain_column(info, key_sql)
         conds, where_params = _where(RowQuery(path, columns, where))
         filters = f"({key_sql}) = ?{''.join(' AND ' + c for c in conds)}"
         texts = [c.sql for c in columns] + [key_sql] + ([where[0]] if where else [])
@@ -1024,6 +1078,14 @@ class Engine:
                 f"WHERE __yaosu_t.file_row_number = ? AND {filters}"
             )
             return self._run_json(path, sql, [*params, path, row, key_value, *where_params])
+        if key_column is not None:
+            if self._row_values(stamp, info, row, [key_column])[0] != key_value:
+                return _WRONG_ROW  # never trust an index over the row itself
+            if where is not None or not _all_stored(columns, info):
+                # Not a plain row: a hot row group has every row's answer already.
+                hot = self._group_answers(stamp, info, row, render, params, conds, where_params)
+                if hot is not None:
+                    return hot.answer(row)
         values = self._row_values(stamp, info, row, needed)
         if where is None:
             plain = _plain_row(columns, info, needed, values)
@@ -1036,6 +1098,65 @@ class Engine:
         )
         sql = f"SELECT {render} FROM (SELECT {cells}) AS __yaosu_t WHERE {filters}"
         return self._run_json(path, sql, [*params, *values, key_value, *where_params])
+
+    def _group_answers(
+        self,
+        stamp: _Stamp,
+        info: _FileInfo,
+        row: int,
+        render: str,
+        params: list[Any],
+        conds: list[str],
+        where_params: list[Any],
+    ) -> _Answers | None:
+        """The answers of every row of ``row``'s row group for this projection and filter,
+        once the group is hot for them (else None: the caller asks DuckDB about the one row).
+        They are what the single-row statement gives — the same SQL over the same stored
+        values — computed in one DuckDB pass over the group and kept in the lookup cache."""
+        group = bisect.bisect_right(info.starts, row) - 1
+        key = ("answers", *stamp, group, render, tuple(conds), repr(params), repr(where_params))
+        found = self._cache.get(key)
+        if found is not None:
+            return found if isinstance(found, _Answers) else None
+        with self._lock:
+            if len(self._heat) >= _HEAT_ENTRIES:
+                self._heat.clear()
+            heat = self._heat[key] = self._heat.get(key, 0) + 1
+        if heat < _MATERIALIZE_AFTER:
+            return None
+
+        def build() -> tuple[_Answers | _Unsupported, int]:
+            first, last = info.starts[group], info.starts[group + 1] - 1
+            cond = " AND ".join(conds) or "true"
+            sql = (
+                f"SELECT __yaosu_t.file_row_number AS __yaosu_r, {render} AS __yaosu_j, "
+                f"coalesce({cond}, false) AS __yaosu_ok "
+                "FROM read_parquet(?, file_row_number = true) AS __yaosu_t "
+                "WHERE __yaosu_t.file_row_number BETWEEN ? AND ?"
+            )
+            cur = self._cursor()
+            try:
+                with _duckdb_errors(stamp[0]):
+                    table = cur.sql(
+                        sql, params=[*params, *where_params, stamp[0], first, last]
+                    ).to_arrow_table()
+            except (Invalid, duckdb.Error):
+                # A value elsewhere in the group that the SQL cannot take: single rows it is.
+                return _UNSUPPORTED, 64
+            finally:
+                cur.close()
+            table = table.sort_by("__yaosu_r")
+            positions = table.column(0).to_pylist()
+            if positions != list(range(first, last + 1)):
+                return _UNSUPPORTED, 64
+            texts = table.column(1).combine_chunks()
+            passes = table.column(2).combine_chunks()
+            return _Answers(first, texts, passes), texts.nbytes + passes.nbytes
+
+        with self._lock:
+            self._heat.pop(key, None)
+        built = self._cache.get_or_build(key, build)
+        return built if isinstance(built, _Answers) else None
 
     def _file_info(self, stamp: _Stamp) -> _FileInfo:
         def build() -> tuple[_FileInfo, int]:
@@ -1084,6 +1205,19 @@ class Engine:
         path = stamp[0]
 
         def build() -> tuple[_KeyIndex | _Unsupported, int]:
+            column = _plain_column(self._file_info(stamp), key_sql)
+            if column is not None:
+                # A stored column: its index lives beside the version (built now if missing
+                # or unsound), shared by every process of the node.
+                name = self._file_info(stamp).names[column]
+                try:
+                    stored = keyindex.load_or_build(path, name)
+                except FileNotFoundError:
+                    raise _missing(path) from None
+                if stored is not None:
+                    accepts = _acceptor(stored.keys.type)
+                    if accepts is not None:
+                        return _KeyIndex(stored.keys, stored.rows, accepts), stored.nbytes
             sql = (
                 f"SELECT __yaosu_k, __yaosu_r FROM (SELECT ({key_sql}) AS __yaosu_k, "
                 "__yaosu_t.file_row_number AS __yaosu_r "

@@ -43,15 +43,20 @@ def _configure_sqlite(engine: Engine) -> None:
 
     # SQLite has one writer at a time. Writers of this process queue on a lock instead of
     # SQLite's busy handler, which sleeps in growing steps and makes latency tails long under
-    # concurrency (other processes still meet the busy timeout). Re-entrant, so a thread that
-    # nests a second writing unit waits on SQLite as before rather than on itself.
-    writers = threading.RLock()
+    # concurrency (other processes still meet the busy timeout). A thread that nests a second
+    # writing unit waits on SQLite as before rather than on itself. A plain lock, not an RLock:
+    # a request's unit may begin in one worker thread and commit in another (FastAPI runs a
+    # dependency's setup and teardown separately), and an RLock refuses a release from another
+    # thread.
+    writers = threading.Lock()
+    holder: list[int | None] = [None]  # the thread that took the lock
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
         write = conn.get_execution_options().get("yaosu_write", True)
-        if write:
+        if write and holder[0] != threading.get_ident():
             writers.acquire()
+            holder[0] = threading.get_ident()
             conn.info["yaosu_writer"] = True
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
@@ -61,6 +66,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     def _release(conn: Any) -> None:
         if conn.info.pop("yaosu_writer", False):
+            holder[0] = None
             writers.release()
 
     event.listen(engine, "commit", _release)

@@ -19,7 +19,7 @@ from yaosu.catalog.service import dataset_service, resource_service
 from yaosu.catalog.tasks import run_in_session
 from yaosu.classification.schemas import ImportantEntryCreate
 from yaosu.classification.service import important_data_service
-from yaosu.demo import people
+from yaosu.demo import people, rows
 from yaosu.identity.subject import Subject
 from yaosu.models.identity import Organization
 
@@ -591,8 +591,8 @@ def write_data(kind: str, directory: Path, rng: random.Random, fake: Faker) -> P
                 "cws": rng.randrange(20, 1200),
             }
             for code, d in people.DISTRICTS.items()
-            # Five institutions a district: the open file keeps addresses down to the district,
-            # so each district is a class of five (k-anonymity, YAOSU_OPEN_MIN_K).
+            # Five institutions a district. Rows describe places (描述对象, inferred from the
+            # name and address columns), so their addresses open unmasked.
             for n in ("人民医院", "中医医院", "妇幼保健院", "社区卫生服务中心", "口腔医院")
         ]
         path = directory / "医疗机构.csv"
@@ -647,6 +647,26 @@ def write_data(kind: str, directory: Path, rng: random.Random, fake: Faker) -> P
         indicators_csv=indicators_csv,
     )
     return writers[kind]()
+
+
+def _write_rows(
+    spec: DemoResource, directory: Path, rng: random.Random, fake: Faker
+) -> Path | None:
+    """A UTF-8 CSV of the rows module's data for ``spec``; None when the demo has none for it."""
+    if spec.code == CATALOG_CODE:
+        data = rows.resource_catalog([(r.code, r.name) for r in RESOURCES if r.publish])
+    elif spec.code in rows.GENERATORS:
+        data = rows.GENERATORS[spec.code](rng, fake)
+    else:
+        return None
+    path = directory / f"{spec.code}.csv"
+    _write_csv(path, data, "utf-8")
+    return path
+
+
+# The data authority's own resource, the city's resource catalog: left a draft for its data
+# officer to submit (the drafts queue), then the reviewers' publication queue.
+CATALOG_CODE = "30101001"
 
 
 # English names and keywords of the demo resources (by classification code), so the portal
@@ -723,6 +743,10 @@ def load(
     fake = Faker("zh_CN")
     fake.seed_instance(seed)
     system = Subject.system(via="demo")
+    # A stream of its own for the rows module, so the file generators' data stays as it was.
+    rows_rng = random.Random(seed + 1)
+    rows_fake = Faker("zh_CN")
+    rows_fake.seed_instance(seed + 1)
     data_dir.mkdir(parents=True, exist_ok=True)
     for entry in IMPORTANT_ENTRIES:  # before ingest, so the grades see them
         important_data_service.create(session, system, entry)
@@ -754,8 +778,12 @@ def load(
         if spec.publish:
             resource_service.submit(session, system, resource.id)
             resource_service.publish(session, system, resource.id)
+        path: Path | None = None
         if ingest and spec.data:
             path = write_data(spec.data, data_dir, rng, fake)
+        elif ingest:  # every listed open dataset (and the catalog itself) has data to show
+            path = _write_rows(spec, data_dir, rows_rng, rows_fake)
+        if path is not None:
             job = dataset_service.create_job(
                 session,
                 system,

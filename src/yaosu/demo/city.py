@@ -64,6 +64,24 @@ class DemoAccount:
     description: str
 
 
+# Every other unit that provides data has its data officer 数据专管员 too, so each journey
+# that needs the provider (reviews of share requests and applications, classification, demands)
+# has someone to take it.
+OFFICERS = {
+    "示范市市场监督管理局": ("officer.scj", "市场监管局"),
+    "示范市卫生健康委员会": ("officer.wjw", "卫健委"),
+    "示范市交通运输局": ("officer.jtj", "交通运输局"),
+    "示范市自然资源和规划局": ("officer.zrj", "自然资源和规划局"),
+    "示范市医疗保障局": ("officer.ybj", "医保局"),
+    "国家税务总局示范市税务局": ("officer.swj", "税务局"),
+    "示范市住房和城乡建设局": ("officer.zjj", "住建局"),
+    "示范市教育局": ("officer.jyj", "教育局"),
+    "示范市生态环境局": ("officer.hbj", "生态环境局"),
+    "示范市农业农村局": ("officer.nyj", "农业农村局"),
+    "示范市应急管理局": ("officer.yjj", "应急管理局"),
+    "示范市统计局": ("officer.tjj", "统计局"),
+    "示范市大数据局": ("officer.dsj", "大数据局"),
+}
 ACCOUNTS = [
     DemoAccount("admin", "platform_admin", "示范市大数据局", "Platform admin 平台管理员"),
     DemoAccount(
@@ -89,7 +107,32 @@ ACCOUNTS = [
     DemoAccount(
         "broker", "cdo", "示范数据交易服务有限公司", "Data broker 数据经纪 (service provider)"
     ),
+    DemoAccount("notary", "cdo", "示范公证处", "Notary 公证 (service provider)"),
+    DemoAccount(
+        "appraiser", "cdo", "示范资产评估事务所", "Asset appraiser 资产评估 (service provider)"
+    ),
     DemoAccount("fintech", "member", "示范市普惠金融科技有限公司", "Enterprise member 企业用户"),
+    *(
+        DemoAccount(username, "data_officer", org, f"Data officer 数据专管员 ({short})")
+        for org, (username, short) in OFFICERS.items()
+    ),
+    # An applicant whose admission 准入 waits in the reviewers' queue: it signs in, but its unit
+    # can do nothing until a reviewer admits it.
+    DemoAccount(
+        "applicant",
+        "cdo",
+        "示范数据合规评估有限公司",
+        "Applicant for admission 准入申请人 (pending until a reviewer admits it)",
+    ),
+]
+# Applicants for admission left waiting (name, English name, kind, service types).
+PENDING = [
+    (
+        "示范数据合规评估有限公司",
+        "Demo Data Compliance Assessment Co., Ltd.",
+        "service_provider",
+        ["compliance_assessor"],
+    ),
 ]
 
 
@@ -196,7 +239,7 @@ def load(session: Session, seed: int = 20261122) -> dict[str, Organization]:
 
     # Enterprises register directly; operators and service providers pass admission 准入.
     reviewer_subject: Subject | None = None
-    for n, (name, name_en, kind, services) in enumerate(ENTERPRISES):
+    for name, name_en, kind, services in ENTERPRISES:
         uscc = people.uscc(rng, CITY[2])
         if kind == "enterprise":
             org(
@@ -205,7 +248,7 @@ def load(session: Session, seed: int = 20261122) -> dict[str, Organization]:
                 )
             )
             continue
-        contact = next((a.username for a in ACCOUNTS if a.org == name), f"provider{n}")
+        contact = next(a.username for a in ACCOUNTS if a.org == name)
         admission = admission_service.apply(
             session,
             schemas.AdmissionCreate(
@@ -226,11 +269,27 @@ def load(session: Session, seed: int = 20261122) -> dict[str, Organization]:
             session, reviewer_subject, admission.id, True, "资质齐全，同意准入。"
         )
         orgs[name] = admission.org
+    for name, name_en, kind, services in PENDING:
+        contact = next(a.username for a in ACCOUNTS if a.org == name)
+        admission = admission_service.apply(
+            session,
+            schemas.AdmissionCreate(
+                org_name=name,
+                org_name_en=name_en,
+                requested_kind=kind,
+                uscc=people.uscc(rng, CITY[2]),
+                service_types=services,
+                statement=f"{name}申请成为平台{rules.ORG_KINDS[kind]}，提供数据合规评估服务。",
+                contact_username=contact,
+                contact_display_name=fake.name(),
+                contact_password=password,
+            ),
+        )
+        orgs[name] = admission.org
 
+    admitted = {e[0] for e in ENTERPRISES if e[2] != "enterprise"} | {p[0] for p in PENDING}
     for acct in ACCOUNTS:
-        if acct.username in ("admin", "reviewer") or acct.org in {
-            e[0] for e in ENTERPRISES if e[2] != "enterprise"
-        }:
+        if acct.username in ("admin", "reviewer") or acct.org in admitted:
             continue
         user_service.create(
             session,

@@ -71,6 +71,8 @@ class Access:
             except (Unauthenticated, Forbidden):
                 return None
         subject = _identify(request, token, session)
+        # Known even when refused below: an error page inside the workspace keeps its frame.
+        request.state.subject = subject
         if subject is None:
             raise Unauthenticated("Sign in or send a bearer token.", "请先登录或提供访问令牌。")
         rules.require_usable_org(subject.org_status, self.inactive_ok)

@@ -84,15 +84,24 @@ def require_usable_org(status: str, inactive_ok: Iterable[str] = ()) -> None:
     """Users of a unit that is not active (pending, rejected, suspended, exited) can do nothing,
     except what ``inactive_ok`` allows for those states."""
     if status != "active" and status not in frozenset(inactive_ok):
+        zh, en = ORG_STATUS_NAMES.get(status, (status, status))
         raise Forbidden(
-            f"Your organization is {status}; it can do nothing on the platform.",
-            f"您所在机构状态为 {status}，不能使用平台。",
+            f"Your organization's status is “{en}”; it can do nothing on the platform.",
+            f"您所在机构状态为“{zh}”，不能使用平台。",
             code=f"org_{status}",
         )
 
 
 # --- organization status -------------------------------------------------------------------
 ORG_STATUSES = ("pending", "active", "rejected", "suspended", "exited")
+# Each status's name (zh, en), as people read it.
+ORG_STATUS_NAMES: dict[str, tuple[str, str]] = {
+    "pending": ("待准入", "Pending admission"),
+    "active": ("正常", "Active"),
+    "rejected": ("准入未通过", "Admission refused"),
+    "suspended": ("已暂停", "Suspended"),
+    "exited": ("已退出", "Exited"),
+}
 ORG_TRANSITIONS: dict[str, frozenset[str]] = {
     "pending": frozenset({"active", "rejected"}),
     "active": frozenset({"suspended", "exited"}),

@@ -534,11 +534,7 @@ class AuthService:
                 "The account is disabled.", "账号已停用。", code="account_disabled"
             )
         if user.org.status in ("suspended", "exited"):
-            raise Forbidden(
-                f"Your organization is {user.org.status}; it can do nothing on the platform.",
-                f"您所在机构状态为 {user.org.status}，不能使用平台。",
-                code=f"org_{user.org.status}",
-            )
+            rules.require_usable_org(user.org.status)  # refused, in the status's own words
         return user
 
     def login(

@@ -28,6 +28,9 @@ class Resource(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     format: Mapped[str | None] = mapped_column(String(20))
     fields: Mapped[list[dict[str, Any]]] = mapped_column(PortableJSON, default=list)
+    # What one row describes 描述对象 (person, organization, place, event, other); None = not
+    # declared (classification infers it from the columns).
+    describes: Mapped[str | None] = mapped_column(String(16))
     update_cycle: Mapped[str | None] = mapped_column(String(20))
     base_library: Mapped[str | None] = mapped_column(String(32), index=True)
     theme: Mapped[str | None] = mapped_column(String(100))

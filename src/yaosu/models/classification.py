@@ -40,6 +40,12 @@ class VersionClassification(Base):
     grade_reason: Mapped[str | None] = mapped_column(Text)
     catalog_entries: Mapped[list[str]] = mapped_column(PortableJSON, default=list)
     rules_digest: Mapped[str] = mapped_column(String(80))
+    # What a row describes 描述对象 as this classification used it, and where that came from:
+    # declared (the catalog), inferred (from the columns) or reviewed (a data officer's
+    # correction). Coordinates and addresses in rows about places are not personal.
+    describes: Mapped[str | None] = mapped_column(String(16))
+    describes_source: Mapped[str | None] = mapped_column(String(16))
+    describes_reason: Mapped[str | None] = mapped_column(Text)
     reviewed_by: Mapped[str | None] = mapped_column(Id)
     reviewed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_column()

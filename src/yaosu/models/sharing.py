@@ -69,12 +69,13 @@ class Grant(Base):
 
 
 class GrantUsage(Base):
-    """Calls, rows and bytes of a grant on one UTC day; incremented atomically in SQL."""
+    """Calls, rows and bytes of a grant on one day of the node's time zone (``YAOSU_TIMEZONE``);
+    incremented atomically in SQL."""
 
     __tablename__ = "grant_usage"
 
     grant_id: Mapped[str] = mapped_column(Id, ForeignKey("grants.id"), primary_key=True)
-    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD (UTC)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD (node-local)
     calls: Mapped[int] = mapped_column(BigInteger, default=0)
     rows: Mapped[int] = mapped_column(BigInteger, default=0)
     bytes: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -104,12 +104,19 @@ def download(
     ident: str,
     fmt: str,
     request: Request,
+    header: str | None = Query(
+        default=None,
+        description="CSV header row: names (column names, the default) or labels (the "
+        "catalog's information-item labels 中文表头; the same as csv-labels, csv-excel-labels)",
+    ),
     _: Subject | None = Depends(rated),
     session: Session = SESSION,
 ) -> FileResponse:
     """Download an open dataset as csv, csv-excel (CSV with a UTF-8 BOM, for Excel), json or
-    parquet. ``X-Content-SHA256`` carries the
+    parquet; csv-labels and csv-excel-labels (or ``?header=labels``) carry the catalog's
+    Chinese labels as the header row. ``X-Content-SHA256`` carries the
     file's hash, as recorded in the ledger; datasets that are not open are 403."""
+    fmt = rules.with_header(fmt, header)
     resource = open_catalog.get(session, ident)
     sessions = request.app.state.sessions
     d = open_catalog.distribution(sessions, session, resource, fmt)

@@ -92,15 +92,11 @@ def distribution(
     ).scalar_one_or_none()
 
 
-def distributions_of(
-    session: Session, version_id: str, policy_digest: str
-) -> list[OpenDistribution]:
+def distributions_of(session: Session, version_id: str) -> list[OpenDistribution]:
+    """Every open file written of a version (under any policy: the caller keeps the current)."""
     return list(
         session.execute(
-            select(OpenDistribution).where(
-                OpenDistribution.version_id == version_id,
-                OpenDistribution.policy_digest == policy_digest,
-            )
+            select(OpenDistribution).where(OpenDistribution.version_id == version_id)
         ).scalars()
     )
 

@@ -26,7 +26,18 @@ FORMATS: dict[str, str] = {
 # A distribution of its own (own file, SHA-256 and ledger entry) beside the plain CSV, which
 # stays BOM-free for programs; CKAN and DCAT list the three machine formats above.
 EXCEL_CSV = "csv-excel"
-DOWNLOAD_FORMATS: dict[str, str] = {**FORMATS, EXCEL_CSV: "text/csv; charset=utf-8"}
+# CSVs whose header row is the catalog's information-item labels 信息项名称 (中文表头: what a
+# person opening the file expects) instead of the column names (what programs expect). Each is a
+# distribution of its own beside its CSV: own file, SHA-256 and ledger entry, keyed by the
+# labels too, so a relabelled catalog entry gets a new file rather than a stale one.
+LABELLED: dict[str, str] = {"csv-labels": "csv", "csv-excel-labels": EXCEL_CSV}
+HEADERS = ("names", "labels")
+DOWNLOAD_FORMATS: dict[str, str] = {
+    **FORMATS,
+    EXCEL_CSV: "text/csv; charset=utf-8",
+    "csv-labels": "text/csv; charset=utf-8",
+    "csv-excel-labels": "text/csv; charset=utf-8",
+}
 UTF8_BOM = b"\xef\xbb\xbf"
 # Who may apply for conditional open data (government units use government sharing instead).
 APPLICANT_KINDS = frozenset({"enterprise", "institution", "individual", "operator"})
@@ -63,8 +74,8 @@ def is_downloadable(
 def check_format(fmt: str) -> str:
     if fmt not in DOWNLOAD_FORMATS:
         raise Invalid(
-            f"Unknown download format {fmt[:40]!r}; choose csv, csv-excel, json or parquet.",
-            f"未知的下载格式 {fmt[:40]!r}，可选 csv、csv-excel、json、parquet。",
+            f"Unknown download format {fmt[:40]!r}; choose {', '.join(DOWNLOAD_FORMATS)}.",
+            f"未知的下载格式 {fmt[:40]!r}，可选 {'、'.join(DOWNLOAD_FORMATS)}。",
             code="unknown_format",
             allowed=list(DOWNLOAD_FORMATS),
         )
@@ -73,7 +84,50 @@ def check_format(fmt: str) -> str:
 
 def extension(fmt: str) -> str:
     """The file name ending of a download format (the Excel CSV is still a ``.csv``)."""
-    return "excel.csv" if fmt == EXCEL_CSV else fmt
+    base = LABELLED.get(fmt, fmt)
+    ending = "excel.csv" if base == EXCEL_CSV else base
+    return f"{ending[:-4]}.labels.csv".lstrip(".") if fmt in LABELLED else ending
+
+
+def with_header(fmt: str, header: str | None) -> str:
+    """The download format a ``?header=`` choice names: ``labels`` turns a CSV into its
+    labelled twin (``csv`` → ``csv-labels``); ``names`` (the default) leaves it."""
+    check_format(fmt)
+    if header in (None, "", "names"):
+        return fmt
+    if header != "labels":
+        raise Invalid(
+            f"Unknown header {header[:40]!r}; choose names or labels.",
+            f"未知的表头 {header[:40]!r}，可选 names（字段名）或 labels（中文名称）。",
+            code="unknown_header",
+            allowed=list(HEADERS),
+        )
+    if fmt in LABELLED:
+        return fmt
+    twin = next((k for k, v in LABELLED.items() if v == fmt), None)
+    if twin is None:
+        raise Invalid(
+            f"Only CSV downloads carry a header row of labels, not {fmt}.",
+            f"只有 CSV 下载可使用中文表头，{fmt} 不支持。",
+            code="header_not_supported",
+            allowed=list(LABELLED.values()),
+        )
+    return twin
+
+
+def header_labels(columns: list[str], fields: list[dict[str, Any]]) -> dict[str, str]:
+    """The header of a labelled CSV: each column's information-item label 信息项名称 from the
+    catalog, its name where it has none; a label two columns share is told apart by the name
+    (``地址（dz）``)."""
+    labels = {str(f.get("name")): str(f.get("label_zh") or "").strip() for f in fields}
+    chosen = {c: labels.get(c) or c for c in columns}
+    counts: dict[str, int] = {}
+    for label in chosen.values():
+        counts[label] = counts.get(label, 0) + 1
+    return {
+        c: (f"{label}（{c}）" if counts[label] > 1 and label != c else label)
+        for c, label in chosen.items()
+    }
 
 
 def datastore_resource_id(dataset_id: str, fmt: str = "csv") -> str:

@@ -240,16 +240,20 @@ class OpenCatalogService:
         self, sessions: Sessions, session: Session, resource: Resource, fmt: str
     ) -> DistributionFile:
         """The open file of the current version in ``fmt``, written on first use (in a
-        temporary file renamed into place) and recorded with its SHA-256 in the ledger."""
+        temporary file renamed into place) and recorded with its SHA-256 in the ledger. A
+        labelled CSV (``csv-labels``, ``csv-excel-labels``) has the catalog's information-item
+        labels as its header row; its key is the policy and those labels."""
         rules.check_format(fmt)
         src = self.source(session, resource)
-        found = repo.distribution(session, src.version.id, fmt, src.policy_digest)
+        headers = _headers(src, fmt)
+        shape = _shape_digest(src, headers)
+        found = repo.distribution(session, src.version.id, fmt, shape)
         if found is not None and _local(found.storage_key).is_file():
             return _file(found, src)
-        key = f"open/{src.version.id}-{src.policy_digest[:16]}.{rules.extension(fmt)}"
+        key = f"open/{src.version.id}-{shape[:16]}.{rules.extension(fmt)}"
         dest = _local(key)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        excel = fmt == rules.EXCEL_CSV
+        excel = rules.LABELLED.get(fmt, fmt) == rules.EXCEL_CSV
         written = dest.with_name(f".{dest.name}.{new_id()}.plain") if excel else dest
         result = masking.export_masked(
             src.path,
@@ -257,22 +261,23 @@ class OpenCatalogService:
             src.policy,
             src.version.columns,
             masking_service.key(),
-            fmt="csv" if excel else fmt,  # type: ignore[arg-type]
+            fmt="csv" if excel or fmt in rules.LABELLED else fmt,  # type: ignore[arg-type]
             allow_empty=True,
+            headers=headers,
         )
         if excel:
             # The recorded hash and size are those of the served bytes, BOM included.
             sha256, size = _prefix_bom(written, dest)
             result = masking.MaskedExport(result.rows, sha256, size, result.columns)
         with transaction(sessions(True)) as w:
-            existing = repo.distribution(w, src.version.id, fmt, src.policy_digest)
+            existing = repo.distribution(w, src.version.id, fmt, shape)
             if existing is None:
                 existing = OpenDistribution(
                     id=new_id(),
                     resource_id=resource.id,
                     version_id=src.version.id,
                     format=fmt,
-                    policy_digest=src.policy_digest,
+                    policy_digest=shape,
                     storage_key=key,
                     sha256=result.sha256,
                     size_bytes=result.size_bytes,
@@ -284,7 +289,7 @@ class OpenCatalogService:
                     w.flush()
                 except IntegrityError:  # another process wrote it first: theirs stands
                     w.rollback()
-                    existing = repo.distribution(w, src.version.id, fmt, src.policy_digest)
+                    existing = repo.distribution(w, src.version.id, fmt, shape)
                     assert existing is not None
                     return _file(existing, src)
                 ledger_service.record(
@@ -299,6 +304,7 @@ class OpenCatalogService:
                         "size_bytes": result.size_bytes,
                         "version_sha256": src.version.sha256,
                         "policy_digest": src.policy_digest,
+                        **({"header": list(headers.values())} if headers else {}),
                     },
                 )
             elif existing.sha256 != result.sha256:
@@ -317,9 +323,14 @@ class OpenCatalogService:
             src = self.source(session, resource)
         except Forbidden:
             return []
-        found = repo.distributions_of(session, src.version.id, src.policy_digest)
+        found = repo.distributions_of(session, src.version.id)
         return sorted(
-            (_file(d, src) for d in found if d.format in rules.DOWNLOAD_FORMATS),
+            (
+                _file(d, src)
+                for d in found
+                if d.format in rules.DOWNLOAD_FORMATS
+                and d.policy_digest == _shape_digest(src, _headers(src, d.format))
+            ),
             key=lambda d: list(rules.DOWNLOAD_FORMATS).index(d.format),
         )
 
@@ -437,6 +448,21 @@ def _prefix_bom(plain: Path, dest: Path) -> tuple[str, int]:
         partial.unlink(missing_ok=True)
         plain.unlink(missing_ok=True)
     return digest_.hexdigest(), size
+
+
+def _headers(src: OpenSource, fmt: str) -> dict[str, str] | None:
+    """The labelled header of ``fmt`` (None for the formats with column names)."""
+    if fmt not in rules.LABELLED:
+        return None
+    return rules.header_labels([c.name for c in src.columns], list(src.resource.fields or []))
+
+
+def _shape_digest(src: OpenSource, headers: dict[str, str] | None) -> str:
+    """What a distribution's bytes follow besides the version: the policy, and for a labelled
+    CSV its header (a relabelled catalog entry is a new file, never a stale one)."""
+    if headers is None:
+        return src.policy_digest
+    return digest({"policy_digest": src.policy_digest, "header": headers})
 
 
 def _local(key: str) -> Path:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
+from yaosu.kit.wording import fill
 from yaosu.policy.model import (
     ACTIONS,
     DELIVERY_MODES,
@@ -91,13 +92,13 @@ def describe_parts(
     q = terms.quota
     if q.calls_per_day is not None:
         n = q.calls_per_day
-        parts.append(f"每日 {n:,} 次调用" if zh else f"{n:,} calls a day")
+        parts.append(f"每日 {n:,} 次调用" if zh else fill("{n} {n|call|calls} a day", n=f"{n:,}"))
     if q.rows_per_day is not None:
         n = q.rows_per_day
-        parts.append(f"每日 {n:,} 行" if zh else f"{n:,} rows a day")
+        parts.append(f"每日 {n:,} 行" if zh else fill("{n} {n|row|rows} a day", n=f"{n:,}"))
     if q.rate_per_minute is not None:
         n = q.rate_per_minute
-        parts.append(f"每分钟 {n:,} 次" if zh else f"{n:,} calls a minute")
+        parts.append(f"每分钟 {n:,} 次" if zh else fill("{n} {n|call|calls} a minute", n=f"{n:,}"))
     for prohibition in policy.prohibition:
         acts = sep.join(ACTIONS[a][i] for a in prohibition.actions)
         conditions = _conditions(prohibition.constraint, lang)

@@ -23,11 +23,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from yaosu.classification.masking import MaskingPolicy, check_policy
 from yaosu.kit.errors import Forbidden, Invalid, TooManyRequests, YaosuError
-from yaosu.kit.timeutil import iso
+from yaosu.kit.timeutil import iso, local_zone, seconds_to_midnight
 from yaosu.policy.filters import Filter, check_row_filter, holds
 from yaosu.policy.model import (
     ACTIONS,
-    DAY_ZONE,
     DELIVERY_MODES,
     MASKING_OPS,
     PURPOSES,
@@ -83,8 +82,9 @@ class _Frozen(BaseModel):
 
 
 class Usage(_Frozen):
-    """Metered use of the grant: calls and rows so far in the current ``DAY_ZONE`` day, calls
-    in the last 60 seconds, and the time of the oldest of those (for an exact retry time)."""
+    """Metered use of the grant: calls and rows so far in the current day of the node's zone
+    (``YAOSU_TIMEZONE``), calls in the last 60 seconds, and the time of the oldest of those (for
+    an exact retry time)."""
 
     calls_today: int = Field(0, ge=0)
     rows_today: int = Field(0, ge=0)
@@ -306,11 +306,11 @@ def _decide(policy: Policy, call: Call, columns: Sequence[str] | None) -> Obliga
                 "permission",
                 "quota_calls_exceeded",
                 f"The daily quota of {quota.calls_per_day:,} calls is used up "
-                f"({call.usage.calls_today:,} today); it renews at midnight UTC, "
-                f"in {_until_midnight(call.at)} s.",
+                f"({call.usage.calls_today:,} today); it renews at local midnight "
+                f"({_zone()}), in {_until_midnight(call.at)} s.",
                 f"每日 {quota.calls_per_day:,} 次调用的配额已用完（今日已调用 "
-                f"{call.usage.calls_today:,} 次），将于 UTC 零时"
-                f"（{_until_midnight(call.at)} 秒后）恢复。",
+                f"{call.usage.calls_today:,} 次），将于本地零时（{_zone()}，"
+                f"{_until_midnight(call.at)} 秒后）恢复。",
                 constraint=c,
                 actual=_actual(c, call),
                 retry_after=_until_midnight(call.at),
@@ -321,10 +321,10 @@ def _decide(policy: Policy, call: Call, columns: Sequence[str] | None) -> Obliga
         raise _refuse(
             "permission",
             "quota_rows_exceeded",
-            f"The daily quota of {quota.rows_per_day:,} rows is used up; it renews at midnight "
-            f"UTC, in {_until_midnight(call.at)} s.",
-            f"每日 {quota.rows_per_day:,} 行的配额已用完，将于 UTC 零时"
-            f"（{_until_midnight(call.at)} 秒后）恢复。",
+            f"The daily quota of {quota.rows_per_day:,} rows is used up; it renews at local "
+            f"midnight ({_zone()}), in {_until_midnight(call.at)} s.",
+            f"每日 {quota.rows_per_day:,} 行的配额已用完，将于本地零时（{_zone()}，"
+            f"{_until_midnight(call.at)} 秒后）恢复。",
             constraint=c,
             actual=_actual(c, call),
             retry_after=_until_midnight(call.at),
@@ -526,8 +526,12 @@ def _masked_filters(policy: Policy, call: Call) -> None:
 
 
 def _until_midnight(at: dt.datetime) -> int:
-    start = dt.datetime.combine(day_of(at) + dt.timedelta(days=1), dt.time(), DAY_ZONE)
-    return max(1, math.ceil((start - at).total_seconds()))
+    """Seconds to the next midnight of the node's zone, when daily quotas renew."""
+    return seconds_to_midnight(at)
+
+
+def _zone() -> str:
+    return local_zone().key
 
 
 def _rate_wait(call: Call) -> int:

@@ -31,10 +31,11 @@ from pydantic import (
 from yaosu.classification.masking import MaskingPolicy
 from yaosu.classification.masking import parse_policy as parse_masking
 from yaosu.kit.errors import Invalid
+from yaosu.kit.timeutil import day_start, local_day
+from yaosu.kit.validation import reason
 
 __all__ = [
     "ACTIONS",
-    "DAY_ZONE",
     "DELIVERY_MODES",
     "DUTY_ACTIONS",
     "LEFT_OPERANDS",
@@ -62,9 +63,6 @@ __all__ = [
 
 ODRL_CONTEXT = "http://www.w3.org/ns/odrl.jsonld"
 
-DAY_ZONE: dt.tzinfo = dt.UTC
-"""The zone of calendar days: daily quotas reset at its midnight and a date-only validity bound
-(``"2027-06-30"``) is a day of it. UTC, the platform's one clock."""
 
 Operator = Literal["eq", "neq", "lt", "lteq", "gt", "gteq", "isAnyOf", "isNoneOf"]
 OPERATORS: tuple[str, ...] = get_args(Operator)
@@ -166,12 +164,14 @@ def includes(granted: str, action: str) -> bool:
 
 
 def day_of(at: dt.datetime) -> dt.date:
-    """The calendar day (of ``DAY_ZONE``) of an aware instant."""
-    return at.astimezone(DAY_ZONE).date()
+    """The calendar day of an aware instant in the node's time zone (``YAOSU_TIMEZONE``): daily
+    quotas renew at its midnight and a date-only validity bound (``"2027-06-30"``) is one of
+    its days."""
+    return local_day(at)
 
 
 def _start_of(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), DAY_ZONE)
+    return day_start(day)
 
 
 # -- the document ----------------------------------------------------------------------------------
@@ -329,8 +329,9 @@ def parse_policy(data: Any) -> Policy:
             {
                 "path": _path(e["loc"]),
                 "problem": e["type"],
-                "message": f"{_path(e['loc'])}: {e['msg']}",
-                "message_zh": f"{_path(e['loc'])}：{e['msg']}",
+                # The reason in each language, not pydantic's English in both.
+                "message": f"{_path(e['loc'])}: {reason(e)[0]}",
+                "message_zh": f"{_path(e['loc'])}：{reason(e)[1]}",
             }
             for e in exc.errors(include_url=False)
         ]
@@ -850,8 +851,9 @@ def build_policy(
 
     ``masking`` maps a field to its rule (a dict or a ``classification.masking`` rule);
     ``row_filter`` holds constraints (``row("district_code", "isAnyOf", [...])`` or their
-    JSON); ``not_before`` and ``not_after`` are inclusive (a date is a whole ``DAY_ZONE`` day, a
-    datetime must be aware); ``prohibited_actions`` become prohibitions without constraints."""
+    JSON); ``not_before`` and ``not_after`` are inclusive (a date is a whole day of the node's
+    zone, a datetime must be aware); ``prohibited_actions`` become prohibitions without
+    constraints."""
     constraints: list[dict[str, Any]] = [_constraint("yaosu:field", "isAnyOf", list(fields))]
     for c in row_filter:
         constraints.append(

@@ -14,8 +14,7 @@ import math
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from datetime import time as dt_time
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -28,7 +27,7 @@ from yaosu.identity.subject import Subject
 from yaosu.kit.canonical import digest
 from yaosu.kit.crypto import derive
 from yaosu.kit.errors import Conflict, Forbidden, Invalid, TooManyRequests, YaosuError
-from yaosu.kit.timeutil import aware, utcnow
+from yaosu.kit.timeutil import aware, seconds_to_midnight, utcnow
 from yaosu.ledger.service import ledger_service
 from yaosu.models.catalog import DatasetVersion, Resource
 from yaosu.models.sharing import Grant, ShareRequest
@@ -224,7 +223,11 @@ class DataService:
                 key_value = _typed_key(key[0], key[1], types)
                 parsed[-1] = parsed[-1].model_copy(update={"value": key_value})
             projections = self._projections(version, obligations)
-            where = filters.compile_where(obligations.row_filter, parsed, types)
+            # A lookup's key is the engine's own condition (it finds the rows by the version's
+            # key index), not part of the filter: the filter stays the same from key to key.
+            where = filters.compile_where(
+                obligations.row_filter, parsed[:-1] if key is not None else parsed, types
+            )
         except YaosuError as exc:
             self._refused(sessions, subject, grant.id, day, exc, query_digest)
             raise
@@ -519,7 +522,7 @@ class DataService:
                     else "The grant's daily call quota is used up.",
                     "该授权今日数据行数已用完。" if calls_left else "该授权今日调用次数已用完。",
                     code=code,
-                    retry_after=_until_midnight(utcnow()),
+                    retry_after=_until_midnight(a.at),
                 )
                 repo.count_refusal(m, a.grant.id, a.day, code)
                 ledger_service.record(
@@ -713,8 +716,8 @@ def _engine_error(exc: YaosuError) -> YaosuError:
 
 
 def _until_midnight(now: datetime) -> int:
-    tomorrow = datetime.combine(day_of(now) + timedelta(days=1), dt_time(), tzinfo=UTC)
-    return max(1, int((tomorrow - now).total_seconds()))
+    """Seconds to the next midnight of the node's zone, when the daily quotas renew."""
+    return seconds_to_midnight(now)
 
 
 def _default_purpose(policy: Policy) -> str | None:

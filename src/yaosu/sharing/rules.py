@@ -17,6 +17,14 @@ REQUEST_STATES: dict[str, str] = {
     "withdrawn": "已撤回",
     "expired": "已过期",
 }
+REQUEST_STATES_EN: dict[str, str] = {
+    "provider_review": "with the provider",
+    "authority_review": "with the data authority",
+    "approved": "approved",
+    "rejected": "rejected",
+    "withdrawn": "withdrawn",
+    "expired": "expired",
+}
 REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
     "provider_review": frozenset({"authority_review", "rejected", "withdrawn", "expired"}),
     "authority_review": frozenset({"approved", "rejected", "withdrawn", "expired"}),

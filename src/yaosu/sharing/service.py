@@ -22,7 +22,7 @@ from yaosu.kit import netguard
 from yaosu.kit.crypto import seal, unseal
 from yaosu.kit.errors import Conflict, Forbidden, Invalid, not_found
 from yaosu.kit.ids import new_id
-from yaosu.kit.timeutil import aware, utcnow
+from yaosu.kit.timeutil import aware, day_end, local_day, utcnow
 from yaosu.ledger.events import Actor
 from yaosu.ledger.service import ledger_service
 from yaosu.models.catalog import DatasetVersion, Resource
@@ -166,7 +166,7 @@ class ShareRequestService:
             channel=channel,
             research_plan=research_plan,
             status="provider_review",
-            deadline_at=now + timedelta(days=rules.REVIEW_DAYS),
+            deadline_at=day_end(now + timedelta(days=rules.REVIEW_DAYS)),
             decisions=[],
             narrowed={},
             requested_by=subject.user_id,
@@ -297,7 +297,8 @@ class ShareRequestService:
                 )
         else:
             raise Conflict(
-                f"The request is {req.status}; there is nothing to decide.",
+                f"The request is {rules.REQUEST_STATES_EN[req.status]}; "
+                "there is nothing to decide.",
                 f"该申请状态为「{rules.REQUEST_STATES[req.status]}」，无需审核。",
                 code="request_state_conflict",
                 current=req.status,
@@ -333,7 +334,9 @@ class ShareRequestService:
         req.status = target
         req.updated_at = now
         req.deadline_at = (
-            now + timedelta(days=rules.REVIEW_DAYS) if target == "authority_review" else None
+            day_end(now + timedelta(days=rules.REVIEW_DAYS))
+            if target == "authority_review"
+            else None
         )
         session.flush()
         ledger_service.record(
@@ -631,7 +634,7 @@ class ShareRequestService:
 
 
 def _since(days: int) -> str:
-    return (utcnow() - timedelta(days=days - 1)).date().isoformat()
+    return (local_day(utcnow()) - timedelta(days=days - 1)).isoformat()
 
 
 def _usage_days(used: Sequence[Any], refused: Sequence[Any]) -> list[schemas.UsageDay]:
@@ -678,7 +681,8 @@ class GrantService:
     ) -> tuple[dict[str, Any], datetime, datetime]:
         start = start or utcnow()
         term = int(narrowed.get("term_days", req.term_days))
-        end = start + timedelta(days=term)
+        # Valid to the end of the term's last day in the node's zone, as the document says.
+        end = day_end(start + timedelta(days=term))
         built = policy_model.build_policy(
             uid=f"urn:yaosu:grant:{grant_id}",
             assigner=did_for(req.provider_id),
@@ -688,9 +692,9 @@ class GrantService:
             masking=dict(narrowed.get("masking", {})),
             row_filter=list(narrowed.get("row_filter", [])),
             purposes=[req.purpose],
-            # Whole UTC days in the document ("至 2027-06-30"); the grant row keeps the instants.
-            not_before=start.date(),
-            not_after=end.date(),
+            # Whole local days in the document ("至 2027-06-30"); the grant row keeps instants.
+            not_before=local_day(start),
+            not_after=local_day(end),
             calls_per_day=narrowed.get("calls_per_day"),
             rows_per_day=narrowed.get("rows_per_day"),
             rate_per_minute=narrowed.get("rate_per_minute"),
@@ -965,7 +969,7 @@ class SubscriptionService:
             if ok:
                 d.status, d.delivered_at = "delivered", utcnow()
                 sent += 1
-                day = utcnow().date().isoformat()
+                day = local_day(d.delivered_at).isoformat()  # usage days are the node's
                 repo.ensure_usage_row(session, d.grant_id, day)
                 repo.settle(session, d.grant_id, day, 0, 0, len(d.body.encode()))
                 ledger_service.record(

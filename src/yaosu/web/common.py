@@ -23,8 +23,9 @@ from pydantic import BaseModel, ValidationError
 
 from yaosu.identity.access import CSRF_COOKIE, CSRF_HEADER, PUBLIC
 from yaosu.identity.subject import Subject
+from yaosu.kit import validation
 from yaosu.kit.errors import BadRequest, Forbidden, Invalid, YaosuError
-from yaosu.kit.timeutil import aware
+from yaosu.kit.timeutil import iso, local_date_text, local_text
 from yaosu.opendata import ratelimit
 from yaosu.web import i18n
 
@@ -125,13 +126,8 @@ def validated(model: type[M], data: dict[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        where = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
-        raise Invalid(
-            f"Please check: {where}.",
-            f"请检查以下内容：{where}。",
-            code="validation_error",
-            fields=[{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()],
-        ) from None
+        message, message_zh, fields = validation.explain(exc.errors(), model)
+        raise Invalid(message, message_zh, code="validation_error", fields=fields) from None
 
 
 # --- where to go after signing in: a path of this site, nothing else -----------------------------
@@ -201,9 +197,24 @@ def render_error(request: Request, exc: YaosuError) -> Response:
         return RedirectResponse(f"/login{back}", status_code=303)
     lang = lang_of(request)
     message = exc.message if lang == "en" else exc.message_zh
+    subject = getattr(request.state, "subject", None)
     if fragment(request):
         response = render(request, "_error.html", None, status_code=exc.status, message=message)
         response.headers["HX-Reswap"] = "innerHTML"
+    elif subject is not None and request.url.path.startswith("/workspace"):
+        # Inside the workspace a refusal keeps the frame (menu, user, sign-out) around it.
+        from yaosu.web.workspace import nav_for  # the workspace's pages import this module
+
+        response = render(
+            request,
+            "ws/error.html",
+            subject,
+            status_code=exc.status,
+            message=message,
+            exc=exc,
+            nav=nav_for(subject),
+            section="error",  # no menu item is current
+        )
     else:
         response = render(
             request, "error.html", None, status_code=exc.status, message=message, exc=exc
@@ -249,6 +260,19 @@ def go(request: Request, url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-def when(value: Any) -> str:
-    """An instant as the workspace shows it: UTC, to the minute."""
-    return aware(value).strftime("%Y-%m-%d %H:%M") + " UTC" if value else "—"
+def when(value: Any, seconds: bool = False) -> str:
+    """An instant as pages show it: the node's local time to the minute (or second), with its
+    offset (``2026-12-08 00:00 UTC+8``); an ISO 8601 text is read first."""
+    return local_text(value or None, seconds=seconds)
+
+
+def day(value: Any) -> str:
+    """The node-local calendar day of an instant (``2026-12-08``)."""
+    return local_date_text(value or None)
+
+
+# Templates write {{ x.created_at|localtime }} and {{ x.created_at|localdate }}; the <time
+# datetime="…"> attribute keeps the ISO 8601 instant with its offset.
+templates.env.filters["localtime"] = when
+templates.env.filters["localdate"] = day
+templates.env.filters["isotime"] = iso

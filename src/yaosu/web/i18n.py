@@ -16,6 +16,7 @@ import yaml
 from yaosu.catalog import rules as catalog_rules
 from yaosu.classification import rules as classification_rules
 from yaosu.identity import rules as identity_rules
+from yaosu.kit import wording
 from yaosu.opendata import rules as open_rules
 
 LANGS = ("zh", "en")
@@ -63,7 +64,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "home.more": ("查看全部", "See all"),
     # search
     "search.title": ("数据目录", "Datasets"),
-    "search.results": ("共 {total} 个数据集", "{total} datasets"),
+    "search.results": ("共 {total} 个数据集", "{total} {total|dataset|datasets}"),
     "search.none": ("没有找到匹配的数据集。", "No dataset matches."),
     "search.clear": ("清除筛选", "Clear filters"),
     "search.prev": ("上一页", "Previous"),
@@ -95,7 +96,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dataset.preview": ("数据预览", "Preview"),
     "dataset.preview_note": (
         "前 {n} 条，已按分类分级结果脱敏，与下载文件一致。",
-        "First {n} rows, de-identified as in the downloads.",
+        "First {n} {n|row|rows}, de-identified as in the downloads.",
     ),
     "dataset.downloads": ("数据下载", "Downloads"),
     "dataset.download": ("下载", "Download"),
@@ -117,7 +118,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dataset.reuses": ("基于该数据的成果", "Reuses of this dataset"),
     # organizations
     "orgs.title": ("开放单位", "Publishers"),
-    "orgs.datasets": ("{n} 个数据集", "{n} datasets"),
+    "orgs.datasets": ("{n} 个数据集", "{n} {n|dataset|datasets}"),
     # registration
     "reg.title": ("公共数据资源登记", "Public data resource registration"),
     "reg.catalog_version": ("目录版本", "Catalog version"),
@@ -260,12 +261,13 @@ def normalize(lang: str | None) -> str:
 
 
 def t(key: str, lang: str, **values: Any) -> str:
-    """The message ``key`` in ``lang`` (``zh`` or ``en``), with ``{name}`` values filled."""
+    """The message ``key`` in ``lang`` (``zh`` or ``en``), with ``{name}`` values filled and
+    English plurals (``{n|row|rows}``) chosen (see ``kit.wording``)."""
     pair = MESSAGES.get(key)
     if pair is None:
         return key
     text = pair[1] if lang == "en" else pair[0]
-    return text.format(**values) if values else text
+    return wording.fill(text, **values) if values else text  # scripts fill their own
 
 
 _EN_VOCAB: dict[str, dict[str, str]] = {

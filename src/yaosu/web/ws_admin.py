@@ -12,7 +12,6 @@ shows the page to platform admins only. Admissions 准入 are decided under ``/w
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,7 +59,6 @@ FORM_FIELDS = {
     "org_id",
     "reason",
 }
-_NUMBER = re.compile(r"\d+")
 
 
 def _label(prefix: str, lang: str) -> Any:
@@ -85,17 +83,10 @@ def _helpers(request: Request) -> dict[str, Any]:
 
 # --- validation messages in the forms' own words -------------------------------------------------
 def _problem(entry: dict[str, Any], lang: str) -> str:
-    msg = str(entry.get("msg", ""))
-    number = _NUMBER.search(msg)
-    if "at least" in msg and number and number.group() != "1":
-        return i18n.t("ws.admin.err.short", lang, n=number.group())
-    if "at least" in msg or "required" in msg.lower():
-        return i18n.t("ws.admin.err.empty", lang)
-    if "at most" in msg and number:
-        return i18n.t("ws.admin.err.long", lang, n=number.group())
-    if "pattern" in msg:
+    if entry.get("type") == "string_pattern_mismatch":  # the form says which characters
         return i18n.t("ws.admin.err.pattern", lang)
-    return i18n.t("ws.admin.err.bad", lang)
+    reason = entry.get("reason_zh" if lang == "zh" else "reason")
+    return str(reason or i18n.t("ws.admin.err.bad", lang))
 
 
 def explained(exc: Invalid) -> Invalid:

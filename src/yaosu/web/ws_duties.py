@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -28,6 +28,7 @@ from yaosu.catalog.service import resource_service
 from yaosu.identity.access import require
 from yaosu.identity.service import org_service
 from yaosu.identity.subject import Subject
+from yaosu.kit.timeutil import day_end
 from yaosu.sharing import schemas as sharing_schemas
 from yaosu.sharing.service import MAX_WEBHOOK_URL, responsibility_service, subscription_service
 from yaosu.web import i18n
@@ -46,8 +47,6 @@ KEEPER = require(*sorted(AUTHORITY), scope="sharing:write")
 
 PAGE_SIZE = 20
 UNIT_KINDS = ("government", "institution")
-# A due date is the end of that day in the city's time (China Standard Time, UTC+8).
-CITY_TIME = timezone(timedelta(hours=8))
 DELIVERIES = 20
 
 
@@ -199,7 +198,7 @@ def _due(value: str) -> datetime:
         day = date.fromisoformat(value.strip())
     except ValueError:
         raise invalid("ws.duties.bad_due", "invalid_due") from None
-    return datetime.combine(day, time(23, 59, 59), tzinfo=CITY_TIME)
+    return day_end(day)  # a due date is the end of that day in the node's time zone
 
 
 def _changed(

@@ -39,7 +39,7 @@ from yaosu.identity.subject import Subject
 from yaosu.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from yaosu.kit.timeutil import aware
 from yaosu.web import i18n
-from yaosu.web.common import go, lang_of, page_number, render, validated
+from yaosu.web.common import go, lang_of, page_number, render, validated, when
 from yaosu.web.workspace import page
 
 router = APIRouter(prefix="/workspace", include_in_schema=False)
@@ -152,7 +152,7 @@ def _helpers(request: Request) -> dict[str, Any]:
     lang = lang_of(request)
     return {
         "describe": lambda rules: describe_rules(rules or {}, lang),
-        "when": lambda v: aware(v).strftime("%Y-%m-%d %H:%M") if v else "—",
+        "when": when,
         "sep": "、" if lang == "zh" else ", ",
         "percent": lambda share: f"{share * 100:.1f}%",
         "num": lambda n: f"{n:,}",

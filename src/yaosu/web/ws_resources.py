@@ -198,6 +198,7 @@ def _choices() -> dict[str, Any]:
         "share_attributes": list(catalog_rules.SHARE_ATTRIBUTES),
         "share_methods": list(catalog_rules.SHARE_METHODS),
         "open_attributes": list(catalog_rules.OPEN_ATTRIBUTES),
+        "describes_choices": list(catalog_rules.DESCRIBES),
         "field_types": list(catalog_rules.FIELD_TYPES),
         "code_pattern": catalog_rules.CLASS_CODE.pattern.strip("^$"),
     }
@@ -213,12 +214,9 @@ def _where(loc: list[Any], lang: str) -> str:
     return i18n.t(f"res.f.{head}", lang)
 
 
-def _problem(msg: str, lang: str) -> str:
-    if "at least" in msg or "required" in msg.lower():
-        return i18n.t("res.err.empty", lang)
-    if "at most" in msg:
-        return i18n.t("res.err.long", lang)
-    return i18n.t("res.err.bad", lang)
+def _problem(f: dict[str, Any], lang: str) -> str:
+    """The reason in the page's language (``kit.validation`` wrote both)."""
+    return str(f.get("reason_zh" if lang == "zh" else "reason") or i18n.t("res.err.bad", lang))
 
 
 def explained(exc: Invalid) -> Invalid:
@@ -229,7 +227,7 @@ def explained(exc: Invalid) -> Invalid:
         return exc
 
     def part(f: dict[str, Any], lang: str) -> str:
-        where, what = _where(f["loc"], lang), _problem(f["msg"], lang)
+        where, what = _where(f["loc"], lang), _problem(f, lang)
         return f"{where}（{what}）" if lang == "zh" else f"{where} ({what})"
 
     parts = {
@@ -282,6 +280,7 @@ def catalog_form(
     field_description: list[str] = Form(default_factory=list),
     update_cycle: str = Form(default=""),
     base_library: str = Form(default=""),
+    describes: str = Form(default=""),
     theme: str = Form(default=""),
     share_attribute: str = Form(default=""),
     share_conditions: str = Form(default=""),
@@ -318,6 +317,7 @@ def catalog_form(
         "summary": summary.strip(),
         "format": blank(format),
         "fields": rows,
+        "describes": blank(describes),
         "update_cycle": blank(update_cycle),
         "base_library": blank(base_library),
         "theme": blank(theme),
@@ -462,6 +462,7 @@ class ClassificationView:
     grades: list[Any]
     may_fields: bool
     may_grade: bool
+    describes_choices: tuple[str, ...] = tuple(catalog_rules.DESCRIBES)
 
 
 def classification_view(session: Session, subject: Subject, resource: Any) -> ClassificationView:
@@ -614,11 +615,13 @@ def review_field(
     column: str = Form(default=""),
     action: str = Form(default="accept"),
     type: str = Form(default=""),
+    pi_class: str = Form(default=""),
     reason: str = Form(default=""),
     subject: Subject = Depends(EDIT),
     session: Session = SESSION,
 ) -> HTMLResponse:
-    """Accept a field's detected type, or change it (any change needs a reason)."""
+    """Accept a field's detected type, or change it or its personal-information class (any
+    change needs a reason)."""
     resource = _current(session, subject, resource_id, version_id)
     vc = classification_service.get(session, subject, version_id)
     field = next((f for f in vc.fields if f.column == column), None)
@@ -629,7 +632,12 @@ def review_field(
             raise _words_error(Invalid, "res.cls.type_required", "type_required")
         data = validated(
             classification_schemas.FieldReview,
-            {"column": column, "type": type, "reason": _required_reason(reason)},
+            {
+                "column": column,
+                "type": type,
+                "pi_class": pi_class or None,
+                "reason": _required_reason(reason),
+            },
         )
     else:
         data = classification_schemas.FieldReview(column=column, type=field.detected_type or "none")
@@ -663,6 +671,26 @@ def review_grade(
         data = classification_schemas.GradeReview(grade=vc.proposed_grade)
     classification_service.review_grade(session, subject, version_id, data)
     return _classification_fragment(request, session, subject, resource, "grade")
+
+
+@router.post("/resources/{resource_id}/classification/describes", response_class=HTMLResponse)
+def review_describes(
+    resource_id: str,
+    request: Request,
+    version_id: str = Form(default=""),
+    describes: str = Form(default=""),
+    reason: str = Form(default=""),
+    subject: Subject = Depends(GRADE),
+    session: Session = SESSION,
+) -> HTMLResponse:
+    """Correct what the table's rows describe 描述对象, with a reason (in the ledger)."""
+    resource = _current(session, subject, resource_id, version_id)
+    data = validated(
+        classification_schemas.DescribesReview,
+        {"describes": describes, "reason": _required_reason(reason)},
+    )
+    classification_service.review_describes(session, subject, version_id, data)
+    return _classification_fragment(request, session, subject, resource, "describes")
 
 
 # --- staged versions: accept or reject; rollback -------------------------------------------------

@@ -34,14 +34,14 @@ from yaosu.identity.access import require
 from yaosu.identity.service import org_service, token_service
 from yaosu.identity.subject import Subject
 from yaosu.kit.errors import Conflict, Forbidden, NotFound
-from yaosu.kit.timeutil import aware, utcnow
+from yaosu.kit.timeutil import aware, local_day, utcnow
 from yaosu.policy import describe
 from yaosu.policy.model import DELIVERY_MODES, Policy, parse_policy
 from yaosu.sharing import rules as sharing_rules
 from yaosu.sharing import schemas as sharing_schemas
 from yaosu.sharing.service import grant_service, overdue, request_service
 from yaosu.web import i18n
-from yaosu.web.common import invalid, lang_of, page_number, render, validated, when
+from yaosu.web.common import day, invalid, lang_of, page_number, render, validated, when
 from yaosu.web.workspace import AUTHORITY, OVERSIGHT, PROVIDER, page
 
 router = APIRouter(prefix="/workspace", include_in_schema=False)
@@ -66,7 +66,8 @@ ATTRIBUTES = ("unconditional", "conditional", "none")
 
 # --- words and small views ---------------------------------------------------------------------
 def day_of(value: datetime | None) -> str:
-    return aware(value).strftime("%Y-%m-%d") if value else "—"
+    """The node-local day of an instant (see ``common.day``)."""
+    return day(value)
 
 
 def _helpers(request: Request) -> dict[str, Any]:
@@ -307,7 +308,7 @@ def new_request(
 # --- one request -------------------------------------------------------------------------------
 def _history(req: Any) -> list[dict[str, Any]]:
     """What happened to a request, oldest first: filed, rule check or decisions, closing."""
-    steps: list[dict[str, Any]] = [{"stage": "submitted", "at": req.created_at.isoformat()}]
+    steps: list[dict[str, Any]] = [{"stage": "submitted", "at": aware(req.created_at).isoformat()}]
     if req.refusal:
         steps.append({"stage": "rules", "approve": False, "refusal": req.refusal, "at": None})
     for d in req.decisions or []:
@@ -386,7 +387,7 @@ def _stale_request(status: str) -> Conflict:
 
 # --- one grant ---------------------------------------------------------------------------------
 def _days(days: int) -> list[str]:
-    today = utcnow().date()
+    today = local_day(utcnow())  # usage is counted per day of the node's zone
     return [(today - timedelta(days=n)).isoformat() for n in range(days - 1, -1, -1)]
 
 

@@ -27,6 +27,11 @@
   }
 
   function format(text, values) {
+    // English plurals as the server writes them: {n|row|rows} (see yaosu.kit.wording).
+    text = text.replace(/\{(\w+)\|([^{}|]*)\|([^{}|]*)\}/g, function (all, name, one, other) {
+      var has = Object.prototype.hasOwnProperty.call(values, name);
+      return has && Math.abs(Number(String(values[name]).replace(/,/g, ""))) === 1 ? one : other;
+    });
     return text.replace(/\{(\w+)\}/g, function (all, name) {
       return Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : all;
     });
