@@ -40,7 +40,9 @@ def test_search_facet_dataset_preview_download_and_language(page: Any) -> None:
     page.goto(f"/datasets/{ELDERLY}")
     expect(page.locator("h1")).to_have_text("养老机构名录")
     expect(page.locator("#preview-table tbody tr").first).to_be_visible()
-    expect(page.locator("#preview-table")).to_contain_text("***")  # addresses are masked
+    # The rows describe places (描述对象: place): a care home's address is shown in full.
+    expect(page.locator("#preview-table")).to_contain_text("街道")
+    expect(page.locator("#preview-table")).not_to_contain_text("***")
     row = page.locator("#downloads-table tr[data-format=csv]")
     expect(row).to_be_visible()
     recorded = row.locator("code.hash").get_attribute("data-sha256")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from faker import Faker
 from sqlalchemy.orm import Session
@@ -13,7 +14,7 @@ from yaosu.demo import people
 from yaosu.identity import rules, schemas
 from yaosu.identity.service import admission_service, org_service, user_service
 from yaosu.identity.subject import Subject
-from yaosu.models.identity import Organization
+from yaosu.models.identity import Admission, Organization
 
 CITY = ("示范市", "Demo City", "370600")
 DISTRICTS = [
@@ -248,21 +249,9 @@ def load(session: Session, seed: int = 20261122) -> dict[str, Organization]:
                 )
             )
             continue
-        contact = next(a.username for a in ACCOUNTS if a.org == name)
-        admission = admission_service.apply(
-            session,
-            schemas.AdmissionCreate(
-                org_name=name,
-                org_name_en=name_en,
-                requested_kind=kind,
-                uscc=uscc,
-                service_types=services,
-                statement=f"{name}申请成为平台{rules.ORG_KINDS[kind]}。",
-                contact_username=contact,
-                contact_display_name=fake.name(),
-                contact_password=password,
-            ),
-        )
+        statement = f"{name}申请成为平台{rules.ORG_KINDS[kind]}。"
+        entry = (name, name_en, kind, services)
+        admission = _apply(session, entry, uscc, statement, (fake.name(), password))
         if reviewer_subject is None:
             reviewer_subject = _reviewer(session, orgs, password)
         admission_service.decide(
@@ -270,21 +259,10 @@ def load(session: Session, seed: int = 20261122) -> dict[str, Organization]:
         )
         orgs[name] = admission.org
     for name, name_en, kind, services in PENDING:
-        contact = next(a.username for a in ACCOUNTS if a.org == name)
-        admission = admission_service.apply(
-            session,
-            schemas.AdmissionCreate(
-                org_name=name,
-                org_name_en=name_en,
-                requested_kind=kind,
-                uscc=people.uscc(rng, CITY[2]),
-                service_types=services,
-                statement=f"{name}申请成为平台{rules.ORG_KINDS[kind]}，提供数据合规评估服务。",
-                contact_username=contact,
-                contact_display_name=fake.name(),
-                contact_password=password,
-            ),
-        )
+        statement = f"{name}申请成为平台{rules.ORG_KINDS[kind]}，提供数据合规评估服务。"
+        entry = (name, name_en, kind, services)
+        uscc = people.uscc(rng, CITY[2])
+        admission = _apply(session, entry, uscc, statement, (fake.name(), password))
         orgs[name] = admission.org
 
     admitted = {e[0] for e in ENTERPRISES if e[2] != "enterprise"} | {p[0] for p in PENDING}
@@ -303,6 +281,32 @@ def load(session: Session, seed: int = 20261122) -> dict[str, Organization]:
             ),
         )
     return orgs
+
+
+def _apply(
+    session: Session,
+    entry: tuple[str, str, str, Any],
+    uscc: str,
+    statement: str,
+    contact: tuple[str, str],
+) -> Admission:
+    """An admission application 准入申请 by a demo unit, its demo account as the contact."""
+    name, name_en, kind, services = entry
+    display_name, password = contact
+    return admission_service.apply(
+        session,
+        schemas.AdmissionCreate(
+            org_name=name,
+            org_name_en=name_en,
+            requested_kind=kind,
+            uscc=uscc,
+            service_types=services,
+            statement=statement,
+            contact_username=next(a.username for a in ACCOUNTS if a.org == name),
+            contact_display_name=display_name,
+            contact_password=password,
+        ),
+    )
 
 
 def _reviewer(session: Session, orgs: dict[str, Organization], password: str) -> Subject:
