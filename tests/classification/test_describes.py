@@ -218,6 +218,62 @@ def test_a_declared_subject_wins_over_inference(session: Session, world: dict[st
     assert classes(vc2)["dz"] == "none"
 
 
+RESIDENT_FIELDS = [
+    {"name": "xm", "label_zh": "姓名"},
+    {"name": "lxdh", "label_zh": "联系电话"},
+    {"name": "zz", "label_zh": "住址"},
+    {"name": "nl", "label_zh": "年龄", "type": "integer"},
+]
+
+
+def test_place_is_never_taken_on_trust_for_a_table_of_people(
+    session: Session, world: dict[str, Any]
+) -> None:
+    # Declared: residents said to be places keep their addresses masked; the overruling is said.
+    _, vc = loaded(session, world, residents(), RESIDENT_FIELDS, describes="place")
+    assert (vc.describes, vc.describes_source) == ("person", "inferred")
+    assert "xm" in (vc.describes_reason or "")
+    assert classes(vc)["zz"] == "general"
+    assert masked(session, vc)["rules"]["zz"]["op"] == "mask"
+    # A declaration made after the version was classified is overruled the same way.
+    r2, vc2 = loaded(session, world, residents(seed=21), RESIDENT_FIELDS)
+    resource_service.update(
+        session, world["officer"], r2.id, catalog_schemas.ResourceUpdate(describes="place")
+    )
+    assert (vc2.describes, vc2.describes_source) == ("person", "inferred")
+    assert masked(session, vc2)["rules"]["zz"]["op"] == "mask"
+    # A correction to places is refused, by the provider and by the authority alike.
+    for who in ("officer", "reviewer"):
+        with pytest.raises(Invalid) as caught:
+            classification_service.review_describes(
+                session,
+                world[who],
+                vc.version_id,
+                schemas.DescribesReview(describes="place", reason="每行是一个社区"),
+            )
+        assert caught.value.code == "row_subject_conflict"
+        assert "xm" in str(caught.value.envelope())
+    assert (vc.describes, classes(vc)["zz"]) == ("person", "general")
+
+
+def test_a_reviewed_place_does_not_carry_over_to_a_version_with_people(
+    session: Session, world: dict[str, Any]
+) -> None:
+    r, vc = loaded(session, world, homes(), HOME_FIELDS)
+    classification_service.review_describes(
+        session,
+        world["officer"],
+        vc.version_id,
+        schemas.DescribesReview(describes="place", reason="每行是一家养老院"),
+    )
+    rng = random.Random(5)
+    with_people = [{**h, "fzr": name(rng), "lxdh": mobile(rng)} for h in homes(seed=31)]
+    version = ingest(session, world["officer"], r.id, with_people)
+    nxt = classification_service.get(session, SYSTEM, version.id)
+    assert (nxt.describes, nxt.describes_source) == ("person", "inferred")
+    assert classes(nxt)["dz"] == "general"
+
+
 def test_an_unknown_declaration_is_refused(session: Session, world: dict[str, Any]) -> None:
     with pytest.raises(Invalid) as caught:
         create_resource(session, world["jt"], describes="animals")

@@ -11,10 +11,13 @@ table say where a person lives. So a table's row subject decides:
 * any other subject, or none known: today's classes, unchanged.
 
 The subject is declared in the catalog, corrected by a data officer, or else inferred here from
-the columns: a table with any column that identifies people describes people; one with a unified
-social credit code describes organizations; one with a place or facility name and a location
-(address or coordinates) and nothing about people describes places. Otherwise nothing is
-inferred and nothing changes.
+the columns. Only ``place`` relaxes anything, so it is never taken on trust: a declared or
+corrected ``place`` on a table whose columns identify people is overruled (``overruled``), and
+a correction to it is refused, until the column's type is corrected. Inference: a table with
+any column that identifies people describes people; one with a unified social credit code
+describes organizations; one with a place or facility name and a location (address or
+coordinates) and nothing about people describes places. Otherwise nothing is inferred and
+nothing changes.
 """
 
 from __future__ import annotations
@@ -167,3 +170,13 @@ def quasi_type(type_code: str | None, describes: str | None, personal: bool) -> 
     """Whether a location type still singles a person out: not in a place table, unless a
     reviewer made the column personal."""
     return not (describes == "place" and type_code in LOCATION_TYPES and not personal)
+
+
+def overruled(claimed: str | None, columns: Sequence[Column]) -> Inference | None:
+    """The inference that overrules a claimed ``place`` when the columns identify people: the
+    addresses in such a table are where those people are, whatever the table is said to be
+    about. None when the claim stands (any other subject only keeps or adds protection)."""
+    if claimed != "place":
+        return None
+    found = infer(columns)
+    return found if found.describes == "person" else None

@@ -50,6 +50,14 @@ def _authority(subject: Subject) -> None:
         )
 
 
+def _describe_columns(resource: Resource, fields: Sequence[Any]) -> list[describes.Column]:
+    """Columns as row-subject inference sees them: name, catalog label, effective type."""
+    labels = {str(f.get("name")): f.get("label_zh") for f in resource.fields or []}
+    return [
+        describes.Column(f.column, labels.get(f.column), f.type, tuple(f.contains)) for f in fields
+    ]
+
+
 class ClassificationService:
     """Findings and grades of dataset versions (SEC-1, SEC-2)."""
 
@@ -233,17 +241,18 @@ class ClassificationService:
         officer's correction of the version it follows (or re-runs, or, for a resource never
         published, the version before it) carries over; else the catalog's declaration; else
         what the columns tell."""
+        columns = _describe_columns(resource, findings)
+        claimed: tuple[str | None, str, str | None] | None = None
         if prior is not None and prior.describes_source == "reviewed":
-            return prior.describes, "reviewed", prior.describes_reason
-        if resource.describes:
-            return resource.describes, "declared", None
-        labels = {str(f.get("name")): f.get("label_zh") for f in resource.fields or []}
-        found = describes.infer(
-            [
-                describes.Column(f.column, labels.get(f.column), f.type, tuple(f.contains))
-                for f in findings
-            ]
-        )
+            claimed = prior.describes, "reviewed", prior.describes_reason
+        elif resource.describes:
+            claimed = resource.describes, "declared", None
+        if claimed is not None:
+            overrule = describes.overruled(claimed[0], columns)
+            if overrule is None:
+                return claimed
+            return overrule.describes, "inferred", overrule.as_reason()
+        found = describes.infer(columns)
         return found.describes, "inferred", found.as_reason()
 
     def _reapply_describes(
@@ -292,6 +301,18 @@ class ClassificationService:
                 allowed=list(DESCRIBES),
             )
         reason = rules.require_reason(data.reason, changed=True)
+        overrule = describes.overruled(data.describes, _describe_columns(resource, vc.fields))
+        if overrule is not None:
+            shown = ", ".join(overrule.columns)
+            raise Invalid(
+                f"The rows cannot be said to describe places: columns {shown} identify people, "
+                "so the addresses and coordinates are theirs. If a detector was wrong, correct "
+                "those columns' types first.",
+                f"不能将描述对象改为地点：字段 {'、'.join(overrule.columns)} 可识别个人，"
+                "地址和坐标即其个人信息。如系识别有误，请先更正这些字段的类型。",
+                code="row_subject_conflict",
+                columns=list(overrule.columns),
+            )
         table = self.table()
         before = {"describes": vc.describes, "source": vc.describes_source}
         columns = self._reapply_describes(session, vc, data.describes, "reviewed", reason, table)
@@ -328,16 +349,12 @@ class ClassificationService:
             return
         value: str | None
         reason: str | None
-        if resource.describes:
+        seen = _describe_columns(resource, vc.fields)
+        overrule = describes.overruled(resource.describes, seen)
+        if resource.describes and overrule is None:
             value, source, reason = resource.describes, "declared", None
         else:
-            labels = {str(f.get("name")): f.get("label_zh") for f in resource.fields or []}
-            found = describes.infer(
-                [
-                    describes.Column(f.column, labels.get(f.column), f.type, tuple(f.contains))
-                    for f in vc.fields
-                ]
-            )
+            found = overrule or describes.infer(seen)
             value, source, reason = found.describes, "inferred", found.as_reason()
         previous = {"describes": vc.describes, "source": vc.describes_source}
         columns = self._reapply_describes(session, vc, value, source, reason, table)
