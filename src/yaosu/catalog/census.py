@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from yaosu.catalog import repository as repo
 from yaosu.catalog import rules, schemas
 from yaosu.identity.subject import Subject
+from yaosu.kit import spreadsheet
 from yaosu.kit.timeutil import iso
 
 LEDGER_COLUMNS = [
@@ -77,17 +78,20 @@ def export(
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf)
-        writer.writerow(header)
-        writer.writerows(rows)
+        # For Excel and WPS: a cell they would read as a formula gets a ' in front
+        # (kit.spreadsheet; names and other text come from users).
+        writer.writerow([spreadsheet.neutralise_cell(v) for v in header])
+        writer.writerows([spreadsheet.neutralise_cell(v) for v in row] for row in rows)
         # UTF-8 with BOM so that Excel opens Chinese text correctly.
         return buf.getvalue().encode("utf-8-sig"), "text/csv; charset=utf-8", "resource-ledger.csv"
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("资源台账")
-    ws.append(header)
+    # Text is written as string cells, never as a formula (kit.spreadsheet.xlsx_row).
+    ws.append(spreadsheet.xlsx_row(ws, list(header)))
     for row in rows:
-        ws.append(row)
+        ws.append(spreadsheet.xlsx_row(ws, list(row)))
     out = io.BytesIO()
     wb.save(out)
     media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

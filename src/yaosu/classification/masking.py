@@ -43,7 +43,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from yaosu.classification import native
-from yaosu.kit import validation
+from yaosu.kit import spreadsheet, validation
 from yaosu.kit.errors import Invalid
 
 __all__ = [
@@ -1086,10 +1086,13 @@ def export_masked(
     progress: Callable[[int], None] | None = None,
     allow_empty: bool = False,
     headers: Mapping[str, str] | None = None,
+    spreadsheet: bool = False,
 ) -> MaskedExport:
     """Write ``src`` (a local Parquet version) to ``dest`` under ``policy``, streamed by DuckDB.
     ``headers`` renames output columns (a CSV's header row of catalog labels); the values are
-    the same.
+    the same. ``spreadsheet`` (a CSV for people to open in Excel or WPS) neutralises every
+    header cell and text value a spreadsheet would read as a formula (``kit.spreadsheet``:
+    ``'`` in front); numbers, dates and booleans are written as they are.
 
     The policy is checked before anything is written; the output goes to a temporary file next
     to ``dest`` that is renamed into place only once complete, so a refusal or a failure leaves
@@ -1103,12 +1106,13 @@ def export_masked(
             f"无法导出为 {fmt!r}；请选择 parquet、csv 或 json。",
             code="unknown_format",
         )
-    sql, params = _select(compiled, headers)
+    sql, params = _select(compiled, None if spreadsheet else headers)
+    query = f"SELECT {sql} FROM read_parquet(?)"
+    if spreadsheet:
+        query = f"SELECT {_neutralised(compiled, headers)} FROM ({query})"
     target = Path(dest)
     partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
-    copy = (
-        f"COPY (SELECT {sql} FROM read_parquet(?)) TO ? ({_COPY_OPTIONS[fmt]}, USE_TMP_FILE false)"
-    )
+    copy = f"COPY ({query}) TO ? ({_COPY_OPTIONS[fmt]}, USE_TMP_FILE false)"
     try:
         con = connect([os.fspath(src), os.fspath(partial)])
         try:
@@ -1126,6 +1130,19 @@ def export_masked(
             partial.unlink()
         raise
     return MaskedExport(rows, digest, size, [c.column for c in compiled])
+
+
+def _neutralised(compiled: Sequence[CompiledColumn], headers: Mapping[str, str] | None) -> str:
+    """The outer SELECT list of a spreadsheet CSV: over the masked columns (by name, so no
+    parameter is repeated), text columns through the formula rule, every header cell through
+    it too."""
+    items = []
+    for c in compiled:
+        ref = _ident(c.name)
+        value = spreadsheet.neutralise_sql(ref) if _kind(c.column["type"]) == "text" else ref
+        label = spreadsheet.neutralise((headers or {}).get(c.name, c.name))
+        items.append(f"{value} AS {_ident(label)}")
+    return ", ".join(items)
 
 
 @contextlib.contextmanager

@@ -114,8 +114,10 @@ def download(
 ) -> FileResponse:
     """Download an open dataset as csv, csv-excel (CSV with a UTF-8 BOM, for Excel), json or
     parquet; csv-labels and csv-excel-labels (or ``?header=labels``) carry the catalog's
-    Chinese labels as the header row. ``X-Content-SHA256`` carries the
-    file's hash, as recorded in the ledger; datasets that are not open are 403."""
+    Chinese labels as the header row. In those three files for spreadsheets a cell Excel or WPS
+    would evaluate as a formula (=, +, -, @, tab, CR …) starts with ' instead; csv carries the
+    values unchanged. ``X-Content-SHA256`` carries the file's hash, as recorded in the ledger;
+    datasets that are not open are 403."""
     fmt = rules.with_header(fmt, header)
     resource = open_catalog.get(session, ident)
     sessions = request.app.state.sessions

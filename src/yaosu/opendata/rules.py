@@ -39,6 +39,13 @@ DOWNLOAD_FORMATS: dict[str, str] = {
     "csv-excel-labels": "text/csv; charset=utf-8",
 }
 UTF8_BOM = b"\xef\xbb\xbf"
+# The CSVs for people to open in a spreadsheet (Excel, WPS): a header or text cell a spreadsheet
+# would evaluate as a formula (=, +, -, @, tab, CR, full-width ＝＋－＠ …) gets a ' in front
+# (kit.spreadsheet). The plain ``csv`` (and JSON, Parquet) carries the values as they are.
+SPREADSHEET_FORMATS = frozenset({EXCEL_CSV, "csv-labels", "csv-excel-labels"})
+# The version of that rule, part of these files' key: a file written under an older rule (or
+# none) is never served again; the next download writes and records a new one.
+CELL_RULE = "formula-quote-1"
 # Who may apply for conditional open data (government units use government sharing instead).
 APPLICANT_KINDS = frozenset({"enterprise", "institution", "individual", "operator"})
 # Purposes an application may name: the policy vocabulary, commercial uses included.

@@ -32,6 +32,7 @@ from yaosu.db.uow import transaction
 from yaosu.identity import schemas as identity_schemas
 from yaosu.identity.service import org_service, user_service
 from yaosu.identity.subject import Subject
+from yaosu.kit import spreadsheet
 from yaosu.kit.canonical import digest
 from yaosu.kit.errors import Conflict, Forbidden, Invalid, not_found
 from yaosu.kit.ids import new_id
@@ -246,7 +247,7 @@ class OpenCatalogService:
         rules.check_format(fmt)
         src = self.source(session, resource)
         headers = _headers(src, fmt)
-        shape = _shape_digest(src, headers)
+        shape = _shape_digest(src, fmt, headers)
         found = repo.distribution(session, src.version.id, fmt, shape)
         if found is not None and _local(found.storage_key).is_file():
             return _file(found, src)
@@ -264,6 +265,7 @@ class OpenCatalogService:
             fmt="csv" if excel or fmt in rules.LABELLED else fmt,  # type: ignore[arg-type]
             allow_empty=True,
             headers=headers,
+            spreadsheet=fmt in rules.SPREADSHEET_FORMATS,
         )
         if excel:
             # The recorded hash and size are those of the served bytes, BOM included.
@@ -329,7 +331,7 @@ class OpenCatalogService:
                 _file(d, src)
                 for d in found
                 if d.format in rules.DOWNLOAD_FORMATS
-                and d.policy_digest == _shape_digest(src, _headers(src, d.format))
+                and d.policy_digest == _shape_digest(src, d.format, _headers(src, d.format))
             ),
             key=lambda d: list(rules.DOWNLOAD_FORMATS).index(d.format),
         )
@@ -451,18 +453,25 @@ def _prefix_bom(plain: Path, dest: Path) -> tuple[str, int]:
 
 
 def _headers(src: OpenSource, fmt: str) -> dict[str, str] | None:
-    """The labelled header of ``fmt`` (None for the formats with column names)."""
+    """The labelled header of ``fmt`` as written (None for the formats with column names):
+    in these files for people, a label a spreadsheet would read as a formula is neutralised."""
     if fmt not in rules.LABELLED:
         return None
-    return rules.header_labels([c.name for c in src.columns], list(src.resource.fields or []))
+    labels = rules.header_labels([c.name for c in src.columns], list(src.resource.fields or []))
+    return {name: spreadsheet.neutralise(label) for name, label in labels.items()}
 
 
-def _shape_digest(src: OpenSource, headers: dict[str, str] | None) -> str:
-    """What a distribution's bytes follow besides the version: the policy, and for a labelled
-    CSV its header (a relabelled catalog entry is a new file, never a stale one)."""
-    if headers is None:
+def _shape_digest(src: OpenSource, fmt: str, headers: dict[str, str] | None) -> str:
+    """What a distribution's bytes follow besides the version: the policy; for a labelled
+    CSV its header (a relabelled catalog entry is a new file, never a stale one); for a file
+    for spreadsheets the formula rule it was written under (files written before it are
+    never served again)."""
+    if fmt not in rules.SPREADSHEET_FORMATS:
         return src.policy_digest
-    return digest({"policy_digest": src.policy_digest, "header": headers})
+    shape: dict[str, Any] = {"policy_digest": src.policy_digest, "cells": rules.CELL_RULE}
+    if headers is not None:
+        shape["header"] = headers
+    return digest(shape)
 
 
 def _local(key: str) -> Path:
