@@ -127,6 +127,17 @@ def test_help_is_helpful() -> None:
         assert command in result.output
 
 
+def test_up_loads_the_demo_only_on_the_embedded_database_unless_asked() -> None:
+    from yaosu.cli.main import demo_wanted
+
+    assert demo_wanted(None, embedded=True) is True  # `make up`: SQLite + local files
+    assert demo_wanted(None, embedded=False) is False  # PostgreSQL: no known passwords
+    assert demo_wanted(True, embedded=False) is True
+    assert demo_wanted(False, embedded=True) is False
+    out = CliRunner().invoke(app, ["up", "--help"], env={"COLUMNS": "200"}).output
+    assert "--no-demo" in out and "PostgreSQL" in out
+
+
 def test_cli_resource_ingest_with_progress(datadir: Path, tmp_path: Path) -> None:
     assert run("db", "upgrade").exit_code == 0
     from yaosu.db import unit_of_work

@@ -33,6 +33,23 @@ def before_version(session: Session, resource_id: str, number: int) -> VersionCl
     ).scalar_one_or_none()
 
 
+def after_version(
+    session: Session, resource_id: str, number: int
+) -> Sequence[VersionClassification]:
+    """The classifications of the resource's versions numbered above ``number`` (staged
+    versions not yet accepted), oldest first."""
+    return (
+        session.execute(
+            select(VersionClassification)
+            .join(DatasetVersion, DatasetVersion.id == VersionClassification.version_id)
+            .where(DatasetVersion.resource_id == resource_id, DatasetVersion.number > number)
+            .order_by(DatasetVersion.number)
+        )
+        .scalars()
+        .all()
+    )
+
+
 def entries(
     session: Session, *, status: str | None, limit: int, offset: int
 ) -> tuple[Sequence[ImportantDataEntry], int]:

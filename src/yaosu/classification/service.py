@@ -200,6 +200,8 @@ class ClassificationService:
         session.flush()
         session.refresh(vc)
         carried = self._carry_fields(vc, previous)
+        # A carried column correction can make a column identify people: a place claim falls.
+        self._hold_subject(session, actor, vc, resource, table)
         self._propose(session, vc, resource, table)
         carried_grade = self._carry_grade(session, vc, previous)
         ledger_service.record(
@@ -337,16 +339,31 @@ class ClassificationService:
     ) -> None:
         """The catalog's declaration of what the rows describe changed: the current version's
         classification follows it (a cleared declaration falls back to what the columns tell),
-        in the same transaction. Later versions take it when they are classified."""
+        and so does every staged version's waiting to be accepted (else accepting one would
+        serve it under the old declaration), in the same transaction. Later versions take it
+        when they are classified."""
         if not resource.current_version_id:
             return
+        current = session.get(DatasetVersion, resource.current_version_id)
         vc = repo.of_version(session, resource.current_version_id)
-        if vc is None:
+        if vc is None or current is None:
             return
         try:
             table = self.table()
         except Invalid:  # a broken node rule table: the next classification applies it
             return
+        for one in (vc, *repo.after_version(session, resource.id, current.number)):
+            self._follow_declaration(session, actor, resource, one, before, table)
+
+    def _follow_declaration(
+        self,
+        session: Session,
+        actor: Actor,
+        resource: Resource,
+        vc: VersionClassification,
+        before: str | None,
+        table: grading.RuleTable,
+    ) -> None:
         value: str | None
         reason: str | None
         seen = _describe_columns(resource, vc.fields)
@@ -373,6 +390,41 @@ class ClassificationService:
         )
         if self._propose(session, vc, resource, table):
             self._apply_grade(session, actor, vc, resource)
+
+    def _hold_subject(
+        self,
+        session: Session,
+        actor: Actor,
+        vc: VersionClassification,
+        resource: Resource,
+        table: grading.RuleTable,
+    ) -> bool:
+        """Check a classification's row subject against its columns as they stand now (after a
+        column correction, or one carried over from the version before): a ``place`` that
+        columns identifying people contradict is overruled, the columns' classes follow, and
+        the overruling is in the ledger. Whatever path set ``place``, it never outlives a
+        column that identifies people. Returns whether it was overruled."""
+        overrule = describes.overruled(vc.describes, _describe_columns(resource, vc.fields))
+        if overrule is None:
+            return False
+        previous = {"describes": vc.describes, "source": vc.describes_source}
+        columns = self._reapply_describes(
+            session, vc, overrule.describes, "inferred", overrule.as_reason(), table
+        )
+        ledger_service.record(
+            session,
+            "classification.describes_applied",
+            actor,
+            [vc.version_id, vc.resource_id],
+            {
+                "declared_before": resource.describes,
+                "before": previous,
+                "describes": overrule.describes,
+                "source": "inferred",
+                "columns": columns,
+            },
+        )
+        return True
 
     # --- carry-over and comparison with the current version ----------------------------------
     def _previous_review(
@@ -668,6 +720,8 @@ class ClassificationService:
                 "reason": reason,
             },
         )
+        # A column corrected to a type that identifies people overrules a place claim.
+        self._hold_subject(session, subject.actor, vc, resource, table)
         if self._propose(session, vc, resource, table):
             self._apply_grade(session, subject.actor, vc, resource)
         return vc

@@ -207,11 +207,23 @@ def print_demo_accounts() -> None:
     console.print(table)
 
 
+def demo_wanted(flag: bool | None, embedded: bool) -> bool:
+    """Whether `yaosu up` loads the demo city into an empty database: as asked, else only on
+    the embedded SQLite default."""
+    return embedded if flag is None else flag
+
+
 @app.command()
 def up(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
-    demo: bool = typer.Option(True, help="Load the demo city if the database is empty."),
+    demo: bool | None = typer.Option(
+        None,
+        "--demo/--no-demo",
+        help="Load the demo city if the database is empty. Default: only on the embedded SQLite "
+        "database; a PostgreSQL (production) node needs --demo, so it never starts with the "
+        "demo accounts and their known password by accident.",
+    ),
 ) -> None:
     """Create the data directory, migrate, load the demo city if empty, and serve."""
     import uvicorn
@@ -225,6 +237,7 @@ def up(
 
     prepare_data_dir()
     settings = get_settings()
+    demo = demo_wanted(demo, settings.is_sqlite)
     upgrade(get_engine())
     loaded = False
     with node_unit() as session:

@@ -291,14 +291,31 @@ def label(loc: Sequence[Any], model: type[BaseModel] | None = None) -> tuple[str
     return path, " › ".join(en_parts), " › ".join(zh_parts)
 
 
+# What an error report holds at most, whatever the payload: a 10,000-key body gives 10,000
+# pydantic errors and each names a key the client chose (any length). The report keeps the
+# first errors, each name clipped, and counts the rest — its size is bounded, not a multiple
+# of the request's.
+MAX_ENTRIES = 20
+MAX_NAME = 64
+
+
+def _clip(part: Any) -> Any:
+    """A path part as reported: a position as is, a name cut to ``MAX_NAME`` characters."""
+    if isinstance(part, int):
+        return part
+    name = str(part)
+    return name if len(name) <= MAX_NAME else name[: MAX_NAME - 1] + "…"
+
+
 def explain(
     errors: Sequence[Mapping[str, Any]], model: type[BaseModel] | None = None
 ) -> tuple[str, str, list[dict[str, Any]]]:
     """pydantic's errors as (English message, Chinese message, one entry per error with the
-    field's path and labels and the reason in both languages)."""
+    field's path and labels and the reason in both languages). At most ``MAX_ENTRIES``
+    entries, names clipped to ``MAX_NAME`` characters; the messages count the rest."""
     entries: list[dict[str, Any]] = []
-    for e in errors:
-        loc = [p if isinstance(p, int) else str(p) for p in e.get("loc", ())]
+    for e in errors[:MAX_ENTRIES]:
+        loc = [_clip(p) for p in e.get("loc", ())[:MAX_ENTRIES]]
         # A body that is not JSON is located by its character position, not by a field.
         path, label_en, label_zh = label(loc[:1] if e.get("type") == "json_invalid" else loc, model)
         why_en, why_zh = reason(e)
@@ -315,7 +332,7 @@ def explain(
         )
     en = "; ".join(f"{x['label']} ({x['reason']})" for x in entries[:5])
     zh = "；".join(f"{x['label_zh']}（{x['reason_zh']}）" for x in entries[:5])
-    more = len(entries) - 5
+    more = len(errors) - 5
     if more > 0:
         en += fill("; and {n} more {n|problem|problems}", n=more)
         zh += f"；另有 {more} 处问题"

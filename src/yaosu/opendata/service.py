@@ -29,6 +29,7 @@ from yaosu.classification.service import (
 )
 from yaosu.config import get_settings
 from yaosu.db.uow import transaction
+from yaosu.identity import rules as identity_rules
 from yaosu.identity import schemas as identity_schemas
 from yaosu.identity.service import org_service, user_service
 from yaosu.identity.subject import Subject
@@ -565,6 +566,9 @@ class ApplicationService:
                 code="org_required",
             )
         org = org_service.get(session, subject, subject.org_id)
+        # The portal's form reaches here with any signed-in visitor, not through the API's
+        # access check: a unit awaiting admission, refused, suspended or gone applies for nothing.
+        identity_rules.require_usable_org(org.status)
         if org.kind not in rules.APPLICANT_KINDS:
             raise Forbidden(
                 "Government units use government data sharing (share requests).",
