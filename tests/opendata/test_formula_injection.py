@@ -9,7 +9,6 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from tests.fixtures.catalog import create_resource
 from tests.fixtures.classification import csv_bytes
+from tests.fixtures.committed import committed_client, committed_session  # noqa: F401
 from tests.fixtures.identity import bearer, create_org, create_user, login
 from yaosu.models.ledger import LedgerEntry
 from yaosu.models.opendata import OpenDistribution
-from yaosu.opendata.ratelimit import limiter
 
 # Text values a spreadsheet would evaluate, each with the row number it is in.
 HOSTILE = [
@@ -50,29 +49,6 @@ def evaluated(cell: str) -> bool:
     if first not in {"=", "+", "-", "@", "＝", "＋", "－", "＠"}:
         return False
     return re.fullmatch(r"[+-][0-9]+(\.[0-9]+)?", cell) is None
-
-
-@pytest.fixture
-def session(fresh_engine: Any) -> Iterator[Session]:
-    from yaosu.db.uow import session_factory
-
-    s = session_factory(fresh_engine)()
-    try:
-        yield s
-    finally:
-        s.close()
-
-
-@pytest.fixture
-def client(fresh_engine: Any) -> Iterator[Any]:
-    from fastapi.testclient import TestClient
-
-    from yaosu.app import create_app
-
-    limiter.reset()
-    with TestClient(create_app(fresh_engine)) as c:
-        yield c
-    limiter.reset()
 
 
 ROWS = [

@@ -9,7 +9,6 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,9 @@ from sqlalchemy.orm import Session
 
 from tests.fixtures.catalog import create_resource
 from tests.fixtures.classification import csv_bytes, people_rows
+
+# Open distributions are recorded in their own transactions, as in production.
+from tests.fixtures.committed import committed_client, committed_session  # noqa: F401
 from tests.fixtures.identity import PASSWORD, bearer, create_org, create_user, login
 from yaosu.config import get_settings
 from yaosu.models.catalog import Resource
@@ -27,30 +29,6 @@ from yaosu.models.opendata import OpenDistribution
 from yaosu.opendata.ratelimit import limiter
 
 ROWS = people_rows(60)
-
-
-@pytest.fixture
-def session(fresh_engine: Any) -> Iterator[Session]:
-    # Open distributions are recorded in their own transactions, as in production.
-    from yaosu.db.uow import session_factory
-
-    s = session_factory(fresh_engine)()
-    try:
-        yield s
-    finally:
-        s.close()
-
-
-@pytest.fixture
-def client(fresh_engine: Any) -> Iterator[Any]:
-    from fastapi.testclient import TestClient
-
-    from yaosu.app import create_app
-
-    limiter.reset()
-    with TestClient(create_app(fresh_engine)) as c:
-        yield c
-    limiter.reset()
 
 
 def upload(
